@@ -1,0 +1,85 @@
+"""``python -m autograder COMMAND``: the grader's command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import config, stubs
+
+
+def _grade(args) -> int:
+    from .report import gradescope, junit, text
+    from .runner import grade
+
+    result = grade(args.path)
+    print(text.render(result))
+    if args.json:
+        gradescope.write(result, args.json)
+    if args.junit:
+        junit.write(result, args.junit)
+    for line in result.internal:
+        print(f"grader: internal error in a check: {line}", file=sys.stderr)
+    return 0
+
+
+def _check(args) -> int:
+    from .report import text
+    from .runner import grade
+
+    result = grade(args.path, only_public=True)
+    print(text.render(result))
+    passed = sum(t.passed for t in result.tests)
+    print(f"\n{passed} of {len(result.tests)} public checks passed. These are a sample: the hidden "
+          "autograder also checks edge cases, gradients, numerical safety and your experiments, "
+          "so this is not your grade.")
+    return 0
+
+
+def _stubs(args) -> int:
+    if args.check:
+        changed = stubs.drift(config.SOLUTIONS, config.ASSIGNMENTS)
+        for name in changed:
+            print(f"assignments/{name} differs from what solutions/{name} generates")
+        if changed:
+            print("Run `python -m autograder stubs` to regenerate the stubs.")
+        return 1 if changed else 0
+    for name in stubs.write(config.SOLUTIONS, config.ASSIGNMENTS):
+        print(f"assignments/{name}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="grade one submission folder or zip")
+    g.add_argument("path", type=Path)
+    g.add_argument("--json", type=Path, help="write Gradescope-format results.json here")
+    g.add_argument("--junit", type=Path, help="write JUnit XML here")
+    g.set_defaults(run=_grade)
+
+    c = sub.add_parser("check", help="students: run the public checks on your work")
+    c.add_argument("path", type=Path, nargs="?", default=config.ASSIGNMENTS)
+    c.set_defaults(run=_check)
+
+    s = sub.add_parser("stubs", help="regenerate assignments/ from solutions/")
+    s.add_argument("--check", action="store_true", help="only report stubs that drifted")
+    s.set_defaults(run=_stubs)
+    return p
+
+
+def main(argv=None) -> int:
+    from .collect import SubmissionError
+    from .runner import GradingError
+    from .stubs import MarkerError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (SubmissionError, MarkerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except GradingError as exc:
+        print(f"error: could not grade: {exc}", file=sys.stderr)
+        return 3

@@ -1,0 +1,140 @@
+"""Turn a submission (a folder or a ``.zip`` of one) into a private folder of modules.
+
+Only regular top-level ``.py`` files are taken (or those of the one folder a zip wraps
+them in); symbolic links, paths that climb out (``../``, absolute), oversized files and
+zip bombs are left behind with a note. The given helper modules are laid in from the
+reference, so a student's edited or missing copy changes nothing.
+"""
+from __future__ import annotations
+
+import shutil
+import stat
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .config import EXERCISE_MODULES, GIVEN_MODULES, SOLUTIONS
+
+MAX_FILE_BYTES = 1 << 20       # a source file larger than 1 MiB is not an exercise module
+MAX_TOTAL_BYTES = 16 << 20     # all files taken together
+MAX_ENTRIES = 2000             # a zip listing more entries than this is refused
+
+
+class SubmissionError(ValueError):
+    """The submission could not be read at all (no such path, not a zip, ...)."""
+
+
+@dataclass
+class Collected:
+    folder: Path
+    notes: list[str] = field(default_factory=list)
+
+
+def _module_names(names) -> set[str]:
+    return {PurePosixPath(n).name for n in names if n.endswith(".py")}
+
+
+def _pick_root(paths: list[PurePosixPath]) -> PurePosixPath | None:
+    """The folder holding the modules: the top level, or the one folder that wraps them."""
+    wanted = {f"{m}.py" for m in EXERCISE_MODULES}
+    tops = {p.parent for p in paths if p.name in wanted}
+    if PurePosixPath(".") in tops or not tops:
+        return PurePosixPath(".")
+    return min(tops, key=lambda p: (len(p.parts), str(p))) if len(tops) == 1 else None
+
+
+def _from_folder(src: Path, dst: Path, notes: list[str]) -> None:
+    # The top level and one wrapping folder: nothing deeper is ever graded.
+    entries = sorted([*src.glob("*.py"), *src.glob("*/*.py")])[:MAX_ENTRIES]
+    rel = [PurePosixPath(p.relative_to(src).as_posix()) for p in entries]
+    root = _pick_root(rel)
+    if root is None:
+        notes.append("Your files are spread over several folders; only the top level was graded.")
+        root = PurePosixPath(".")
+    elif root != PurePosixPath("."):
+        notes.append(f"Your modules were inside the folder '{root}'; they were graded from there.")
+    total = 0
+    for path, r in zip(entries, rel):
+        if r.parent != root:
+            continue
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
+            notes.append(f"Ignored '{r}': not a regular file (symbolic links are not followed).")
+            continue
+        if info.st_size > MAX_FILE_BYTES or total + info.st_size > MAX_TOTAL_BYTES:
+            notes.append(f"Ignored '{r}': {info.st_size} bytes is too large for an exercise module.")
+            continue
+        total += info.st_size
+        (dst / r.name).write_bytes(path.read_bytes())
+
+
+def _from_zip(src: Path, dst: Path, notes: list[str]) -> None:
+    try:
+        archive = zipfile.ZipFile(src)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SubmissionError(f"{src} is not a readable zip file ({exc})") from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise SubmissionError(f"{src} lists {len(infos)} entries; at most {MAX_ENTRIES} are read")
+        safe = []
+        for info in infos:
+            p = PurePosixPath(info.filename.replace("\\", "/"))
+            if info.is_dir() or not p.name.endswith(".py") or "__MACOSX" in p.parts:
+                continue
+            if p.is_absolute() or ".." in p.parts:
+                notes.append(f"Ignored '{info.filename}': its path leaves the submission folder.")
+                continue
+            if stat.S_ISLNK(info.external_attr >> 16):
+                notes.append(f"Ignored '{info.filename}': symbolic links are not followed.")
+                continue
+            safe.append((p, info))
+        root = _pick_root([p for p, _ in safe])
+        if root is None:
+            notes.append("Your zip holds modules in several folders; only the top level was graded.")
+            root = PurePosixPath(".")
+        elif root != PurePosixPath("."):
+            notes.append(f"Your modules were inside the folder '{root}' of the zip; they were graded from there.")
+        total = 0
+        for p, info in safe:
+            if p.parent != root:
+                continue
+            with archive.open(info) as f:  # read at most the cap: a zip bomb's header may lie
+                data = f.read(MAX_FILE_BYTES + 1)
+            if len(data) > MAX_FILE_BYTES or total + len(data) > MAX_TOTAL_BYTES:
+                notes.append(f"Ignored '{info.filename}': too large for an exercise module.")
+                continue
+            total += len(data)
+            (dst / p.name).write_bytes(data)
+
+
+@contextmanager
+def submission(path: Path):
+    """Yield a ``Collected`` private copy of the submission; removed afterwards."""
+    path = Path(path)
+    if not path.exists():
+        raise SubmissionError(f"no such submission: {path}")
+    if not path.is_dir() and not zipfile.is_zipfile(path):
+        raise SubmissionError(f"{path} is neither a folder nor a zip file")
+    folder = Path(tempfile.mkdtemp(prefix="submission-"))
+    try:
+        folder.chmod(0o755)  # the sandbox's unprivileged uid must read it
+        notes: list[str] = []
+        (_from_folder if path.is_dir() else _from_zip)(path, folder, notes)
+        for given in GIVEN_MODULES:
+            if (SOLUTIONS / f"{given}.py").exists():
+                shutil.copyfile(SOLUTIONS / f"{given}.py", folder / f"{given}.py")
+        for f in folder.iterdir():
+            f.chmod(0o644)
+        yield Collected(folder, notes)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def problems(folder: Path) -> list[str]:
+    """Submission-level messages: which exercise modules are missing."""
+    present = {p.stem for p in folder.glob("*.py")}
+    return [f"{m}.py is missing from your submission: the checks that need it score 0."
+            for m in EXERCISE_MODULES if m not in present]

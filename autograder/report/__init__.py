@@ -1,0 +1,1 @@
+"""Report writers: each turns one ``GradeResult`` into one format."""

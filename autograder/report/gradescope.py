@@ -1,0 +1,44 @@
+"""Gradescope's ``results.json`` (the autograder specification's format)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..results import GradeResult
+
+
+def to_gradescope(result: GradeResult) -> dict:
+    lines = [f"Isolation: {result.isolation}."] + result.problems
+    return {
+        "score": result.score,
+        "execution_time": round(result.seconds, 3),
+        "output": "\n".join(lines),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"max_score": result.max_score, "isolation": result.isolation},
+        "tests": [
+            {
+                "name": t.name,
+                "number": str(i),
+                "score": t.score,
+                "max_score": t.max_score,
+                "status": t.status,
+                "visibility": "visible",
+                "output": t.output,
+                "output_format": "text",
+                "tags": [t.kind, t.function],
+            }
+            for i, t in enumerate(result.tests, start=1)
+        ],
+    }
+
+
+def write(result: GradeResult, path: Path) -> None:
+    """Write atomically: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(to_gradescope(result), indent=2), encoding="utf-8")
+    tmp.replace(path)
