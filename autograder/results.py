@@ -35,6 +35,7 @@ class GradeResult:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)  # for the student: missing modules, ...
     internal: list[str] = field(default_factory=list)  # for the instructor: checks that broke
+    figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # PNGs the experiments drew
 
     @property
     def score(self) -> float:

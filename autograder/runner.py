@@ -42,12 +42,19 @@ class _Scorer:
         self.sandbox = sandbox
         self.only_public = only_public
         self.results: list[TestResult] = []
+        self.rendered: dict[str, bytes] = {}
         self.internal: list[str] = []
         self.collect_errors: list[str] = []
 
     @pytest.fixture(scope="session")
     def sub(self) -> Sandbox:
         return self.sandbox
+
+    @pytest.fixture(scope="session")
+    def figures(self) -> dict[str, bytes]:
+        """Checks put the PNGs the student's experiments rendered here (name -> bytes),
+        for the feedback."""
+        return self.rendered
 
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "check(function, kind, points, name, public): a graded check")
@@ -86,9 +93,9 @@ class _Scorer:
 
 
 def run_checks(sandbox: Sandbox, *, only_public: bool = False, select: str | None = None):
-    """Run the hidden checks on an open sandbox; return (results, internal errors)."""
+    """Run the hidden checks on an open sandbox; return (results, internal errors, figures)."""
     scorer = _Scorer(sandbox, only_public)
-    args = [str(CHECKS), "-q", "-p", "no:cacheprovider", "-p", "no:terminal",
+    args = [str(CHECKS), "-p", "no:cacheprovider", "-p", "no:terminal",
             "-p", "no:stepwise", "-c", os.devnull, "--rootdir", str(CHECKS),
             "--import-mode=importlib", "-o", "python_files=test_*.py", "-W", "ignore"]
     if select:
@@ -97,7 +104,7 @@ def run_checks(sandbox: Sandbox, *, only_public: bool = False, select: str | Non
     code = pytest.main(args, plugins=[scorer])
     if scorer.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise GradingError("the hidden checks could not be collected:\n" + "\n".join(scorer.collect_errors))
-    return scorer.results, scorer.internal
+    return scorer.results, scorer.internal, scorer.rendered
 
 
 def grade(path, *, only_public: bool = False, select: str | None = None) -> GradeResult:
@@ -106,7 +113,7 @@ def grade(path, *, only_public: bool = False, select: str | None = None) -> Grad
     with collect.submission(Path(path)) as sub_dir:
         problems = collect.problems(sub_dir.folder)
         with Sandbox(sub_dir.folder) as sandbox:
-            tests, internal = run_checks(sandbox, only_public=only_public, select=select)
+            tests, internal, figures = run_checks(sandbox, only_public=only_public, select=select)
             isolation = sandbox.isolation
     return GradeResult(str(path), tests, isolation, round(time.perf_counter() - start, 3),
-                       sub_dir.notes + problems, internal)
+                       sub_dir.notes + problems, internal, figures)
