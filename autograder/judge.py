@@ -6,6 +6,9 @@ in the lecture's terms. ``Fail(message, fraction=f)`` keeps a fraction of the ch
 """
 from __future__ import annotations
 
+import weakref
+import zlib
+
 import numpy as np
 
 
@@ -22,8 +25,8 @@ def short(value, width: int = 160) -> str:
         body = np.array2string(value, threshold=8, edgeitems=3, max_line_width=10**6,
                                precision=8, separator=", ")
         text = f"array({' '.join(body.split())}, dtype={value.dtype}, shape={value.shape})"
-    elif hasattr(value, "path") and type(value).__name__ == "FunctionRef":
-        text = value.path
+    elif type(value).__name__ == "FunctionRef":
+        text = getattr(value, "name", None) or getattr(value, "path", "?")
     else:
         text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -94,3 +97,344 @@ def expect_close(got, expected, what: str, *, rtol: float, atol: float,
     raise Fail(f"{what}: {int(bad.sum())} of {bad.size} values are wrong "
                f"(tolerance rtol={rtol:g}, atol={atol:g}):\n" + "\n".join(rows)
                + (f"\nHint: {hint}" if hint else ""))
+
+
+# ---------------------------------------------------------------------------
+# Shared helpers for the checks of elementwise functions (activations, derivatives)
+# ---------------------------------------------------------------------------
+
+def rng(key: str) -> np.random.Generator:
+    """A generator seeded from ``config.SEED`` plus a stable offset for ``key`` (a check's
+    own name), so every check draws its own inputs, the same ones on every run."""
+    from .config import SEED
+
+    return np.random.default_rng(SEED + zlib.crc32(key.encode()))
+
+
+_CALLS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _key(value):
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _key(v)) for k, v in value.items())))
+    return (type(value).__name__, repr(value))
+
+
+def call(sub, module: str, function: str, *args, readonly: bool = False):
+    """``sub.call(module, function, *args)``, made once per sandbox: checks that need the
+    very same call (same arguments, byte for byte) share its result, which keeps the
+    number of calls into the sandbox, and so the grading time, small. Treat the result
+    as read-only."""
+    from .config import CALL_TIMEOUT
+
+    memo = _CALLS.setdefault(sub, {})
+    key = (module, function, readonly, _key(args))
+    if key not in memo:
+        memo[key] = sub.call(module, function, *args, timeout=CALL_TIMEOUT, readonly=readonly)
+    return memo[key]
+
+
+def real_array(value, what: str, shape=None) -> np.ndarray:
+    """``value`` as a real-valued ndarray of ``shape``, or ``Fail`` saying what is off."""
+    value = as_array(value, what)
+    if shape is not None and value.shape != tuple(shape):
+        raise Fail(f"{what} returned shape {value.shape}, expected {tuple(shape)}.\n"
+                   "Hint: an elementwise function returns an array shaped like its input "
+                   "(np.asarray(x).shape, 0-d included).")
+    if value.dtype.kind not in "biuf":
+        raise Fail(f"{what} returned dtype {value.dtype}, expected a floating array.")
+    return value
+
+
+def contract_dtype(x) -> np.dtype:
+    """The result dtype SPEC's array contract asks for: floating input keeps its dtype,
+    bool and integer input (and Python numbers and lists of them) give float64."""
+    dtype = np.asarray(x).dtype
+    return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+
+def expect_no_warnings(result, what: str, hint: str = "") -> None:
+    """``Fail`` if the call raised floating-point warnings (overflow, invalid, divide)."""
+    bad = [w for w in (result.warnings or []) if w != "underflow"]
+    if bad:
+        raise Fail(f"{what} raised the floating-point warning(s): {', '.join(bad)}. For every "
+                   "finite input with |x| <= 1e6 the contract allows none (underflow to 0 is fine)."
+                   + (f"\nHint: {hint}" if hint else ""))
+
+
+def _same(before, after) -> bool:
+    if isinstance(before, np.ndarray):
+        return (isinstance(after, np.ndarray) and after.dtype == before.dtype
+                and after.shape == before.shape and np.array_equal(after, before, equal_nan=True))
+    if isinstance(before, (list, tuple)):
+        return (isinstance(after, (list, tuple)) and len(after) == len(before)
+                and all(_same(b, a) for b, a in zip(before, after)))
+    return before == after or (before != before and after != after)
+
+
+def expect_pure(result, args, what: str) -> None:
+    """``Fail`` if the call wrote to its arguments or printed anything."""
+    returned(result, what)
+    after = list(result.args_after or [])
+    for i, before in enumerate(args):
+        if i < len(after) and not _same(before, after[i]):
+            raise Fail(f"{what} changed its argument {i + 1}: before the call it was "
+                       f"{short(before, 100)}, after it {short(after[i], 100)}.\n"
+                       "Hint: never write into the input (x[...] = ..., x *= ..., np.maximum(x, 0, "
+                       "out=x)); build a new array, e.g. np.where(...) or np.maximum(x, 0).")
+    if result.output:
+        raise Fail(f"{what} printed {short(result.output.strip(), 100)}.\n"
+                   "Hint: a function that computes values returns them and prints nothing; "
+                   "remove the print (the grader calls it many times).")
+
+
+def rel_error(a, n) -> np.ndarray:
+    """CS231n's relative error |a - n| / max(1e-8, |a| + |n|), elementwise, in float64."""
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))
+
+
+def clip_to_range(got, lo, hi) -> np.ndarray:
+    """The expected values for a result that may be anything in [lo, hi] elementwise (at a
+    kink, any value between the one-sided derivatives): ``got`` itself where it lies in
+    the range, else the nearer end (so the mismatch is reported against it)."""
+    got = np.asarray(got, dtype=np.float64)
+    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    return np.where(np.isnan(got), lo, np.clip(got, lo, hi))
+
+
+def all_of(*parts) -> None:
+    """Run the callables ``parts`` (each may raise ``Fail``) and fail with every message if
+    any does, keeping the fraction of the points earned by the parts that passed."""
+    messages = []
+    for part in parts:
+        try:
+            part()
+        except Fail as exc:
+            messages.append(exc.message)
+    if messages:
+        raise Fail("\n\n".join(messages), fraction=1 - len(messages) / len(parts))
+
+
+def expect_between(got, lo, hi, what: str, *, rtol: float, atol: float, inputs=None,
+                   hint: str = "") -> np.ndarray:
+    """``expect_close`` where the expected value is a range [lo, hi] elementwise (lo == hi
+    but at a kink); returns the checked array."""
+    got = as_array(got, what)
+    if got.shape == np.shape(lo) and got.dtype.kind in "biuf":
+        expected = clip_to_range(got, lo, hi)
+    else:
+        expected = np.asarray(lo)  # expect_close reports the shape or dtype
+    expect_close(got, expected, what, rtol=rtol, atol=atol, inputs=inputs, hint=hint)
+    return got
+
+
+# A Python loop costs 100 ns or more per element, whatever it computes; numpy costs a few ns
+# per element and operation, but tens for a power such as x**3, so a vectorised gelu can be
+# as slow per element as a loop over a cheap function, and no single factor over a fixed
+# baseline separates the two. The yardstick is per function: the larger of VECTOR_FLOOR
+# times the sandbox's np.exp(-np.abs(x)) and VECTOR_VS_REFERENCE times the reference
+# function timed in the grader on the same array (same machine; the grader's time is the
+# more generous, it pays for allocating temporaries where the warm worker does not).
+VECTOR_FLOOR = 10.0
+VECTOR_VS_REFERENCE = 3.0
+_REFERENCE_SECONDS: dict = {}
+
+
+def _best_seconds(f, repeat: int = 3) -> float:
+    import time
+
+    f()  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _reference_seconds(key, reference, x, args) -> float:
+    """The reference's best time on ``x`` in the grader (measured once per process)."""
+    if key not in _REFERENCE_SECONDS:
+        with np.errstate(all="ignore"):
+            _REFERENCE_SECONDS[key] = _best_seconds(lambda: reference(x, *args))
+    return _REFERENCE_SECONDS[key]
+
+
+def _student_seconds(sub, module, function, x, args):
+    """(seconds of the student's call, seconds of the baseline) on ``x``, or ``Fail``."""
+    what = call_text(function, x, *args)
+    if args:
+        try:
+            t = sub.time_call(module, function, x, *args, repeat=3)
+        except TypeError:  # a time_call without extra arguments: time plain calls instead
+            seconds = []
+            for _ in range(2):
+                r = sub.call(module, function, x, *args, timeout=10.0, readonly=True)
+                returned(r, what)
+                seconds.append(r.seconds)
+            return min(seconds), _best_seconds(lambda: np.exp(-np.abs(x)))
+    else:
+        t = sub.time_call(module, function, x, repeat=3)
+    if not getattr(t, "ok", True) or t.error:
+        raise Fail(f"{what} could not be timed: it {t.error}."
+                   + (f"\nHint: {_ERROR_HINTS[t.error_kind]}" if t.error_kind in _ERROR_HINTS
+                      else ""))
+    return t.seconds, t.baseline_seconds or 0.0
+
+
+def expect_vectorised(sub, module: str, function: str, x, *args, reference) -> None:
+    """``Fail`` unless ``function(x, *args)`` on the large array ``x`` runs in numpy time
+    (the yardstick above; ``reference`` is the reference function). A slow moment is ruled
+    out by timing a second time before failing."""
+    ref = _reference_seconds((module, function, x.size), reference, x, args)
+    best = float("inf")
+    for _ in range(2):
+        seconds, baseline = _student_seconds(sub, module, function, x, args)
+        allowed = max(VECTOR_FLOOR * baseline, VECTOR_VS_REFERENCE * ref)
+        best = min(best, seconds)
+        if seconds <= allowed:
+            return
+    raise Fail(f"{call_text(function, x, *args)} took {best * 1e3:.1f} ms on {np.size(x)} "
+               f"elements, where numpy needs about {ref * 1e3:.1f} ms (up to {allowed * 1e3:.1f} "
+               "ms is fine).\nHint: work on whole arrays at once (np.where, np.maximum, np.exp on "
+               "the array); a Python loop over the elements (for, a list comprehension, "
+               "np.vectorize) costs 100 ns or more per element, numpy a few.")
+
+
+# ---------------------------------------------------------------------------
+# The array contract of an elementwise function, judged against ``bounds(x64, *args)``,
+# a callable giving the accepted (lo, hi) in float64 (lo == hi except at a kink).
+# ---------------------------------------------------------------------------
+
+def expect_values(sub, module: str, function: str, x, args, bounds, *, hint: str,
+                  readonly: bool = False) -> np.ndarray:
+    """Call ``function(x, *args)``; ``Fail`` unless the values are within the contract's
+    tolerance of ``bounds`` (float32 results against the float64 reference)."""
+    from .config import ATOL32, ATOL64, RTOL32, RTOL64
+
+    what = call_text(function, x, *args)
+    got = returned(call(sub, module, function, x, *args, readonly=readonly), what)
+    lo, hi = bounds(np.asarray(x, dtype=np.float64), *args)
+    f32 = isinstance(got, np.ndarray) and got.dtype == np.float32
+    return expect_between(got, lo, hi, what, rtol=RTOL32 if f32 else RTOL64,
+                          atol=ATOL32 if f32 else ATOL64, inputs=x, hint=hint)
+
+
+def expect_contract_dtype(sub, module: str, function: str, x, args, bounds, *,
+                          hint: str) -> None:
+    """``Fail`` unless ``function(x, *args)`` has the shape and dtype the array contract
+    asks for (and the right values)."""
+    what = call_text(function, x, *args)
+    got = real_array(returned(call(sub, module, function, x, *args), what), what, np.shape(x))
+    want = contract_dtype(x)
+    if got.dtype != want:
+        given = np.asarray(x).dtype
+        raise Fail(f"{what} returned dtype {got.dtype}, expected {want} ("
+                   + (f"{given} input gives float64" if given.kind != "f" else
+                      "floating input keeps its dtype") + ").\nHint: "
+                   + ("convert bool and int input once, e.g. x.astype(np.float64), and keep "
+                      "floating input as it is." if given.kind != "f" else
+                      "keep constants Python floats (1.0, not np.float64(1.0) or a float64 "
+                      "array) so numpy does not promote float32 to float64; a derivative is "
+                      "floating, never bool or int."))
+    expect_values(sub, module, function, x, args, bounds, hint=hint)
+
+
+def expect_safe(sub, module: str, function: str, x, args, *, hint: str) -> None:
+    """``Fail`` if ``function(x, *args)`` on finite ``x`` raises a floating-point warning
+    or returns a non-finite value."""
+    what = call_text(function, x, *args)
+    r = call(sub, module, function, x, *args)
+    got = real_array(returned(r, what), what, np.shape(x))
+    expect_no_warnings(r, what, hint)
+    bad = ~np.isfinite(got)
+    if bad.any():
+        i = np.unravel_index(np.argmax(bad), bad.shape)
+        raise Fail(f"{what} returned {got[i]!r} at x = {np.asarray(x)[i]!r}: every finite "
+                   f"input must give a finite output.\nHint: {hint}")
+
+
+def expect_pure_call(sub, module: str, function: str, x, args) -> None:
+    """``Fail`` if ``function(x, *args)`` writes to its input, prints, or fails on a
+    read-only copy of the input."""
+    expect_pure(call(sub, module, function, x, *args), (x, *args), call_text(function, x, *args))
+    what = call_text(function, x, *args) + " with x read-only"
+    returned(call(sub, module, function, x, *args, readonly=True), what)
+
+
+# ---------------------------------------------------------------------------
+# Experiments: memoised calls with keyword arguments, returned dicts, figures
+# ---------------------------------------------------------------------------
+
+def run(sub, module: str, function: str, *args, timeout: float | None = None, **kwargs):
+    """``sub.call(module, function, *args, **kwargs)`` made once per sandbox (like ``call``,
+    with keyword arguments and ``config.EXPERIMENT_TIMEOUT`` by default): every check of an
+    experiment asks for the same call and judges a different part of what came back."""
+    from .config import EXPERIMENT_TIMEOUT
+
+    memo = _CALLS.setdefault(sub, {})
+    key = ("run", module, function, _key(args), _key(kwargs))
+    if key not in memo:
+        memo[key] = sub.call(module, function, *args, kwargs=kwargs,
+                             timeout=EXPERIMENT_TIMEOUT if timeout is None else timeout)
+    return memo[key]
+
+
+def entry(value, path, what: str):
+    """``value[k1][k2]...`` for ``path = (k1, k2, ...)``, or ``Fail`` naming the missing key."""
+    got = value
+    for i, key in enumerate(path):
+        where = "".join(f"[{k!r}]" for k in path[:i])
+        if isinstance(got, dict):
+            if key not in got:
+                have = ", ".join(repr(k) for k in list(got)[:12])
+                raise Fail(f"{what} returned a dict whose {where or 'top level'} has no key "
+                           f"{key!r} (its keys: {have or 'none'}).\nHint: return every entry the "
+                           "docstring lists, with exactly those names.")
+        elif isinstance(got, (list, tuple)) and isinstance(key, int):
+            if not -len(got) <= key < len(got):
+                raise Fail(f"{what}: {where or 'the result'} has {len(got)} entries, expected at "
+                           f"least {key + 1}.")
+        else:
+            raise Fail(f"{what}: {where or 'the result'} is {short(got, 60)}, expected a "
+                       f"{'dict' if isinstance(key, str) else 'list'}.")
+        got = got[key]
+    return got
+
+
+def float_array(value, what: str, shape=None, *, finite: bool = True) -> np.ndarray:
+    """``value`` (an array, a number, a list of numbers) as a float64 array of ``shape``,
+    or ``Fail`` saying what is off."""
+    if isinstance(value, bool) or not isinstance(value, (np.ndarray, int, float, list, tuple)):
+        raise Fail(f"{what} is {short(value, 80)}, expected numbers (a numpy array).")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Fail(f"{what} is {short(value, 80)}, expected an array of numbers.") from None
+    if shape is not None and arr.shape != tuple(shape):
+        raise Fail(f"{what} has shape {arr.shape}, expected {tuple(shape)}.")
+    if finite and not np.isfinite(arr).all():
+        raise Fail(f"{what} holds {int((~np.isfinite(arr)).sum())} NaN or infinite values "
+                   f"(e.g. {short(arr[~np.isfinite(arr)][:3])}); expected finite numbers.")
+    return arr
+
+
+def figure_png(value, what: str, n_axes: int | None = None) -> bytes:
+    """The PNG bytes of a Figure a call returned, or ``Fail`` unless it is one (with
+    ``n_axes`` axes when given)."""
+    if not (isinstance(value, dict) and value.get("__figure__") is True):
+        raise Fail(f"{what} returned {short(value, 80)}, expected a matplotlib Figure.\n"
+                   "Hint: build it with matplotlib.figure.Figure (no pyplot) and return it.")
+    png = value.get("png")
+    if not isinstance(png, bytes) or not png.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise Fail(f"{what} returned a Figure that did not render to a PNG image.")
+    if n_axes is not None and value.get("n_axes") != n_axes:
+        raise Fail(f"{what} returned a Figure with {value.get('n_axes')} axes, expected {n_axes}.")
+    return png
