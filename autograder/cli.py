@@ -49,6 +49,15 @@ def _stubs(args) -> int:
     return 0
 
 
+def _nbgrader(args) -> int:
+    from .nbgrader_course import write_course
+
+    for path in write_course(args.course, args.assignment):
+        print(path)
+    print(f"Next: cd {args.course} && nbgrader generate_assignment {args.assignment}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -66,6 +75,13 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stubs", help="regenerate assignments/ from solutions/")
     s.add_argument("--check", action="store_true", help="only report stubs that drifted")
     s.set_defaults(run=_stubs)
+
+    from .nbgrader_course import ASSIGNMENT
+
+    n = sub.add_parser("nbgrader", help="write an nbgrader course: config and source notebooks")
+    n.add_argument("course", type=Path, help="the course folder (nbgrader's root)")
+    n.add_argument("--assignment", default=ASSIGNMENT, help=f"default: {ASSIGNMENT}")
+    n.set_defaults(run=_nbgrader)
     return p
 
 
