@@ -1,0 +1,1012 @@
+"""Hidden checks for saturation.py (docs/saturation.md): saturation, vanishing gradients,
+non-zero-centred outputs and zig-zag updates, the cost of exp.
+
+The small functions are checked against the reference on the grader's own seeded inputs.
+The experiments are verified, not self-reported (SPEC.md): each is called with seeds the
+grader picks (derived from ``config.SEED``, never the ones the docstrings advertise), and
+the grader measures the lecture's claim itself from the data that came back -- the
+pre-activations, the weights, the gradient vectors, the paths, the raw timings -- with its
+own sigmoid, tanh and backpropagation, after checking that the data is what the docstring
+says it is (``pre_activations == x @ W``, ``grads == delta * h``, ...). A number the student
+reports (a fraction, a ratio) earns nothing by itself; one that disagrees with the grader's
+recomputation is called out as self-reported. Every experiment call is made once per
+grade (``judge.run``) and shared by the checks that judge it.
+
+Thresholds are the saturation author's (docs/saturation.md, measured on seeds 0-4), with
+margin; the timing claim uses numpy baselines passed by name (``FunctionRef``), so the
+student's own activations can't fail it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder import config, judge
+from autograder.judge import Fail
+from autograder.reference import function as _reference
+from autograder.sandbox import FunctionRef
+
+MODULE = "saturation"
+
+# Points per check: the one place to tune the weights.
+POINTS = {
+    # lecture_activation
+    "lecture_activation.pair": 0.5,        # correctness, public: returns (f, f_grad), no error
+    "lecture_activation.unknown": 0.5,     # correctness: ValueError for other names
+    "lecture_activation.values": 0.5,      # correctness, per name: seen through a 1-3 layer stack
+    # saturated_fraction
+    "saturated_fraction.values": 0.5,      # correctness, public: inclusive bounds, by hand
+    "saturated_fraction.random": 0.5,      # correctness: seeded random outputs, other bounds
+    "saturated_fraction.nan_forms": 0.5,   # correctness: NaN not saturated; number, list
+    "saturated_fraction.errors": 0.5,      # correctness: ValueError for empty, low >= high, eps < 0
+    "saturated_fraction.pure": 0.25,       # behaviour: input untouched
+    # saturation_experiment
+    "saturation_experiment.data": 1.0,     # experiment: x standardised, a == x @ W, weight scales
+    "saturation_experiment.claim": 1.5,    # experiment: N(0,1) saturates, N(0,1/n) does not
+    "saturation_experiment.reported": 0.5, # experiment: reported fractions == recomputed ones
+    # first_layer_grad_norms
+    "first_layer_grad_norms.recompute": 1.0,  # correctness: norms == the grader's backprop
+    "first_layer_grad_norms.callable": 0.5,   # correctness: activation given as functions
+    "first_layer_grad_norms.errors": 0.25,    # correctness: ValueError for bad depths
+    "first_layer_grad_norms.vanishing": 1.5,  # experiment: sigmoid loses ~1/4 per layer
+    # Figures for the feedback: only the two cheapest to render (plot_saturation and
+    # plot_sign_mixing take 0.8-2 s each in the sandbox; docs/saturation.md).
+    "first_layer_grad_norms.figure": 0.25,    # experiment: plot_grad_norms renders
+    # weight_gradients
+    "weight_gradients.values": 0.5,        # correctness, public
+    "weight_gradients.shapes": 0.5,        # correctness: n != d, one example, ValueError
+    "weight_gradients.random": 0.5,        # correctness: seeded random
+    # sign_mixed_fraction
+    "sign_mixed_fraction.values": 0.5,     # correctness, public: zeros count as neither sign
+    "sign_mixed_fraction.forms": 0.5,      # correctness: one vector, ValueError
+    "sign_mixed_fraction.random": 0.5,     # correctness: seeded random
+    # sign_mixing_experiment
+    "sign_mixing_experiment.data": 1.0,    # experiment: h == f(a), grads == delta * h
+    "sign_mixing_experiment.claim": 1.0,   # experiment: sigmoid-fed never mixes, tanh-fed does
+    "sign_mixing_experiment.reported": 0.5,  # experiment: reported fractions == recomputed
+    # same_sign_direction
+    "same_sign_direction.examples": 0.5,   # correctness, public: the docstring's examples
+    "same_sign_direction.random": 0.5,     # correctness: seeded random gradients, ties, zero
+    "same_sign_direction.orthant": 0.5,    # behaviour: one sign, never uphill
+    # descent_path
+    "descent_path.free": 0.5,              # correctness: w <- w - lr (w - w*), stop within tol
+    "descent_path.restricted": 0.5,        # correctness: same-sign steps only
+    "descent_path.max_steps": 0.25,        # correctness: max_steps and purity
+    "descent_path.zigzag": 1.0,            # experiment: restricted needs >= 1.5x the steps
+    "descent_path.figure": 0.25,
+    # time_activations
+    "time_activations.consistent": 0.5,    # experiment: per_element / relative from the raw times
+    "time_activations.measured": 0.5,      # experiment: the raw times are real measurements
+    "time_activations.claim": 1.0,         # experiment: sigmoid >= 1.2x a one-pass numpy op
+    "time_activations.errors": 0.25,       # correctness: ValueError without the baseline
+}
+
+
+def points(check):
+    return POINTS[check]
+
+
+def _seeds(key: str, n: int = 2) -> tuple[int, ...]:
+    """Seeds only the grader knows (from config.SEED), never the docstrings' 0."""
+    return tuple(int(s) for s in judge.rng(f"saturation.{key}.seeds").integers(100, 100_000, n))
+
+
+SAT_SEEDS = _seeds("saturation_experiment")
+SAT_EPS = (1e-2, 2e-2)            # one default run, one with another eps (must be used)
+GRAD_SEEDS = _seeds("first_layer_grad_norms")
+DEPTHS = tuple(range(1, 21))
+MIX_SEEDS = _seeds("sign_mixing_experiment")
+NAMES = ("sigmoid", "tanh", "relu")
+BOUNDS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+# Claims (docs/saturation.md, with margin).
+SATURATED_AT_LEAST = {"sigmoid": 0.80, "tanh": 0.85}     # N(0,1) weights
+SATURATED_AT_MOST = {"sigmoid": 0.01, "tanh": 0.05}      # N(0,1/n) weights
+PER_LAYER = {"sigmoid": (None, 0.30), "tanh": (0.80, None), "relu": (0.60, None)}
+RELU_OVER_SIGMOID_AT_20 = 1e6
+TANH_MIXED_AT_LEAST = 0.90
+ZIGZAG_RATIO = 1.5
+SIGMOID_OVER_BASELINE = 1.2
+
+HINT_SATURATION = ("a sum of a thousand N(0,1) terms easily reaches 2 or 3 (its std is "
+                   "sqrt(1000) ~ 32): sigmoid and tanh saturate and their gradient vanishes; "
+                   "weights N(0, 1/n) keep the sum near N(0, 1) and few units saturate")
+HINT_VANISHING = ("on its way back every sigmoid layer multiplies the gradient by "
+                  "sigma'(a) <= 1/4, so the first layer's gradient shrinks geometrically with "
+                  "depth; tanh' <= 1 and relu' in {0, 1} lose much less")
+HINT_SIGNS = ("dL/dw_i = delta * h_i: the red term delta is shared, the blue terms h_i are "
+              "sigmoid outputs, all positive, so every entry has the sign of delta; tanh "
+              "outputs are zero-centred, so entries mix signs")
+HINT_ZIGZAG = ("with sigmoid inputs every step moves all weights up or all down; reaching an "
+               "optimum that needs one weight up and another down takes a zig-zag path and "
+               "more steps")
+
+
+def _reference_fn(name):
+    return _reference(MODULE, name)
+
+
+def _sigmoid(a):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a, dtype=np.float64)))
+
+
+def _activation(name):
+    """The grader's own (f, f') for the lecture's three activations."""
+    if name == "sigmoid":
+        return _sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))
+    if name == "tanh":
+        return np.tanh, lambda a: 1.0 - np.tanh(a) ** 2
+    if name == "relu":
+        return (lambda a: np.maximum(a, 0.0)), (lambda a: (np.asarray(a) > 0).astype(np.float64))
+    if name == "sin":
+        return np.sin, np.cos
+    raise KeyError(name)
+
+
+def _grad_norms(x, weights, depths, name):
+    """The grader's own ||dL/dW_1|| for every depth (docs/saturation.md conventions)."""
+    f, f_grad = _activation(name)
+    out = []
+    for depth in depths:
+        h, pre = x, []
+        for W in weights[:depth]:
+            pre.append(h @ W)
+            h = f(pre[-1])
+        grad_h = np.ones_like(h)
+        for layer in reversed(range(depth)):
+            grad_a = grad_h * f_grad(pre[layer])
+            grad_h = grad_a @ weights[layer].T
+        out.append(np.linalg.norm(x.T @ grad_a))
+    return np.array(out)
+
+
+def _saturated(h, low, high, eps):
+    return float(np.mean((h <= low + eps) | (h >= high - eps)))
+
+
+def _mixed(g):
+    g = np.atleast_2d(g)
+    return float(np.mean((g > 0).any(axis=1) & (g < 0).any(axis=1)))
+
+
+def _value_error(r, what, hint):
+    """``Fail`` unless the call raised ValueError."""
+    if r.ok:
+        raise Fail(f"{what} returned {judge.short(r.value, 80)}, expected it to raise ValueError.\n"
+                   f"Hint: {hint}")
+    if r.error_kind != "exception" or "ValueError" not in (r.error or ""):
+        raise Fail(f"{what} {r.error}; expected ValueError.\nHint: {hint}")
+
+
+def _number(value, what):
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise Fail(f"{what} returned {judge.short(value, 80)}, expected a number (a Python float).")
+    return float(value)
+
+
+def _close(got, expected, what, *, rtol=1e-9, atol=1e-12, hint=""):
+    judge.expect_close(judge.float_array(got, what, np.shape(expected), finite=False), expected,
+                       what, rtol=rtol, atol=atol, hint=hint)
+
+
+# =========================================================================================
+# lecture_activation
+# =========================================================================================
+
+@pytest.mark.check(kind="correctness", points=points("lecture_activation.pair"), public=True,
+                   function="lecture_activation",
+                   name="lecture_activation: returns a pair of functions for each lecture name")
+def test_lecture_activation_pair(sub):
+    problems = []
+    for name in NAMES:
+        what = judge.call_text("lecture_activation", name)
+        r = judge.call(sub, MODULE, "lecture_activation", name)
+        # Functions can't be sent back: a pair of them arrives as a "bad-output" naming them.
+        if r.ok:
+            problems.append(f"{what} returned {judge.short(r.value, 60)}, expected the pair "
+                            "(f, f_grad) of functions.")
+        elif r.error_kind != "bad-output" or "function" not in (r.error or ""):
+            problems.append(f"{what} {r.error}.")
+    if problems:
+        raise Fail("\n".join(problems) + "\nHint: return (f, f_grad), two functions of the "
+                   "pre-activation a, for 'sigmoid', 'tanh' and 'relu'.",
+                   fraction=1 - len(problems) / len(NAMES))
+
+
+@pytest.mark.check(kind="correctness", points=points("lecture_activation.unknown"),
+                   function="lecture_activation",
+                   name="lecture_activation: ValueError for a name it does not know")
+def test_lecture_activation_unknown(sub):
+    judge.all_of(*[lambda n=n: _value_error(
+        judge.call(sub, MODULE, "lecture_activation", n),
+        judge.call_text("lecture_activation", n),
+        "any name but 'sigmoid', 'tanh' and 'relu' raises ValueError (raise ValueError(...)).")
+        for n in ("gelu", "Sigmoid")])
+
+
+SMALL = dict(width=6, n_samples=5, seed=_seeds("small", 1)[0])
+
+
+def _small_stack(sub, activation, **extra):
+    kwargs = {**SMALL, **extra}
+    what = judge.call_text("first_layer_grad_norms", (1, 2, 3), activation, **kwargs)
+    res = judge.returned(judge.run(sub, MODULE, "first_layer_grad_norms", (1, 2, 3), activation,
+                                   **kwargs), what)
+    x = judge.float_array(judge.entry(res, ("x",), what), what + '["x"]',
+                          (SMALL["n_samples"], SMALL["width"]))
+    w = judge.float_array(judge.entry(res, ("weights",), what), what + '["weights"]',
+                          (3, SMALL["width"], SMALL["width"]))
+    norms = judge.float_array(judge.entry(res, ("norms",), what), what + '["norms"]', (3,))
+    return what, x, w, norms
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.check(kind="correctness", points=points("lecture_activation.values"),
+                   function="lecture_activation",
+                   name="lecture_activation: {name} and its derivative, used by a 1-3 layer stack")
+def test_lecture_activation_values(sub, name):
+    what, x, w, norms = _small_stack(sub, name)
+    expected = _grad_norms(x, w, (1, 2, 3), name)
+    formula = {"sigmoid": "sigma(a) = 1 / (1 + e^-a), sigma'(a) = sigma(a) (1 - sigma(a))",
+               "tanh": "tanh(a), tanh'(a) = 1 - tanh(a)^2",
+               "relu": "max(0, a), relu'(a) = 1 if a > 0 else 0"}[name]
+    _close(norms, expected, what + '["norms"] (||dL/dW_1|| for depths 1, 2, 3)', rtol=1e-7,
+           hint=f"the grader recomputed the norms from your x and weights with {formula}, "
+                "both evaluated at the pre-activation a; depth 1 only needs f', deeper "
+                "stacks need f too. Check lecture_activation, then the backward pass.")
+
+
+# =========================================================================================
+# saturated_fraction
+# =========================================================================================
+
+def _fraction_call(sub, h, low, high, *eps):
+    what = judge.call_text("saturated_fraction", h, low, high, *eps)
+    got = _number(judge.returned(judge.call(sub, MODULE, "saturated_fraction", h, low, high, *eps),
+                                 what), what)
+    with np.errstate(invalid="ignore"):
+        expected = _reference_fn("saturated_fraction")(h, low, high, *eps)
+    if not np.isclose(got, expected, rtol=1e-12, atol=1e-12):
+        raise Fail(f"{what} returned {got!r}, expected {expected!r}.\nHint: an entry is saturated "
+                   "when h <= low + eps or h >= high - eps (both inclusive); the fraction is "
+                   "their count over h.size, every entry counted once, NaN never saturated.")
+
+
+@pytest.mark.check(kind="correctness", points=points("saturated_fraction.values"), public=True,
+                   function="saturated_fraction",
+                   name="saturated_fraction: inclusive bounds on a small example")
+def test_saturated_fraction_values(sub):
+    h = np.array([-1.0, -0.75, -0.5, 0.0, 0.5, 0.75, 0.875, 1.0])
+    judge.all_of(lambda: _fraction_call(sub, h, -1.0, 1.0, 0.25),
+                 lambda: _fraction_call(sub, (h + 1.0) / 2.0, 0.0, 1.0))
+
+
+@pytest.mark.check(kind="correctness", points=points("saturated_fraction.random"),
+                   function="saturated_fraction",
+                   name="saturated_fraction: seeded random outputs, other bounds and eps")
+def test_saturated_fraction_random(sub):
+    g = judge.rng("saturation.saturated_fraction.random")
+    h = np.tanh(g.normal(0, 3, (30, 7)))
+    judge.all_of(lambda: _fraction_call(sub, h, -1.0, 1.0, 0.05),
+                 lambda: _fraction_call(sub, 3.0 * h + 1.0, -2.0, 4.0, 0.3),
+                 lambda: _fraction_call(sub, _sigmoid(g.normal(0, 4, 50)), 0.0, 1.0, 0.0))
+
+
+@pytest.mark.check(kind="correctness", points=points("saturated_fraction.nan_forms"),
+                   function="saturated_fraction",
+                   name="saturated_fraction: NaN is not saturated; a number, a list, 3-D")
+def test_saturated_fraction_nan_forms(sub):
+    judge.all_of(lambda: _fraction_call(sub, np.array([0.0, np.nan, 0.5, 1.0]), 0.0, 1.0),
+                 lambda: _fraction_call(sub, 0.999, 0.0, 1.0),
+                 lambda: _fraction_call(sub, [[0.2, 0.995], [0.001, 0.5]], 0.0, 1.0),
+                 lambda: _fraction_call(sub, np.linspace(-1, 1, 24).reshape(2, 3, 4), -1.0, 1.0,
+                                        0.1))
+
+
+@pytest.mark.check(kind="correctness", points=points("saturated_fraction.errors"),
+                   function="saturated_fraction",
+                   name="saturated_fraction: ValueError for empty h, low >= high, eps < 0")
+def test_saturated_fraction_errors(sub):
+    cases = [((np.array([]), 0.0, 1.0), "an empty h has no fraction"),
+             ((np.array([0.5]), 1.0, 0.0), "low >= high is no range"),
+             ((np.array([0.5]), 1.0, 1.0), "low >= high is no range"),
+             ((np.array([0.5]), 0.0, 1.0, -0.1), "eps must be >= 0")]
+    judge.all_of(*[lambda a=a, why=why: _value_error(
+        judge.call(sub, MODULE, "saturated_fraction", *a),
+        judge.call_text("saturated_fraction", *a), f"{why}: raise ValueError.") for a, why in cases])
+
+
+@pytest.mark.check(kind="behaviour", points=points("saturated_fraction.pure"),
+                   function="saturated_fraction",
+                   name="saturated_fraction: leaves its input untouched, prints nothing")
+def test_saturated_fraction_pure(sub):
+    h = np.array([[0.0, 0.3], [0.999, 0.5]])
+    judge.expect_pure(judge.call(sub, MODULE, "saturated_fraction", h, 0.0, 1.0), (h, 0.0, 1.0),
+                      judge.call_text("saturated_fraction", h, 0.0, 1.0))
+
+
+# =========================================================================================
+# saturation_experiment
+# =========================================================================================
+
+SCALES = ("N(0,1)", "N(0,1/n)")
+
+
+def _saturation_run(sub, i):
+    seed, eps = SAT_SEEDS[i], SAT_EPS[i]
+    kwargs = {"seed": seed} if eps == 1e-2 else {"eps": eps, "seed": seed}
+    what = judge.call_text("saturation_experiment", **kwargs)
+    res = judge.returned(judge.run(sub, MODULE, "saturation_experiment", **kwargs), what)
+    if not isinstance(res, dict):
+        raise Fail(f"{what} returned {judge.short(res, 80)}, expected a dict.")
+    return what, res, seed, eps
+
+
+def _saturation_data(sub, i):
+    """The returned x, weights and pre-activations, checked for shape and honesty."""
+    what, res, seed, eps = _saturation_run(sub, i)
+    n_samples, n_in, n_units = 200, 1000, 100
+    x = judge.float_array(judge.entry(res, ("x",), what), what + '["x"]', (n_samples, n_in))
+    weights = {s: judge.float_array(judge.entry(res, ("weights", s), what),
+                                    f'{what}["weights"]["{s}"]', (n_in, n_units)) for s in SCALES}
+    pre = {s: judge.float_array(judge.entry(res, ("pre_activations", s), what),
+                                f'{what}["pre_activations"]["{s}"]', (n_samples, n_units))
+           for s in SCALES}
+    return what, res, x, weights, pre, eps
+
+
+@pytest.mark.check(kind="experiment", points=points("saturation_experiment.data"),
+                   function="saturation_experiment",
+                   name="saturation_experiment: standardised x, a == x @ W, weights N(0,1) and N(0,1/n)")
+def test_saturation_experiment_data(sub):
+    def part(i):
+        what, res, x, weights, pre, eps = _saturation_data(sub, i)
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        if np.abs(mean).max() > 1e-6 or np.abs(std - 1).max() > 1e-6:
+            raise Fail(f"{what}: the inputs x are not standardised per column: column means "
+                       f"range over [{mean.min():.3g}, {mean.max():.3g}], standard deviations over "
+                       f"[{std.min():.3g}, {std.max():.3g}]; expected mean 0 and std 1 in every "
+                       "column.\nHint: the lecture standardises inputs; use standardised_inputs "
+                       "(given).")
+        for s, target in (("N(0,1)", 1.0), ("N(0,1/n)", 1 / np.sqrt(x.shape[1]))):
+            got = weights[s].std()
+            if abs(got / target - 1) > 0.05:
+                raise Fail(f'{what}["weights"]["{s}"] has standard deviation {got:.4g}, expected '
+                           f"{target:.4g} (within 5%).\nHint: N(0,1/n) means variance 1/n, so "
+                           "divide standard normal draws by sqrt(n_in).")
+            _close(pre[s], x @ weights[s], f'{what}["pre_activations"]["{s}"]', rtol=1e-7,
+                   atol=1e-9, hint="the pre-activations must be x @ W of the returned x and "
+                                   "weights (no bias); the grader recomputed them.")
+        for key, want in (("eps", eps), ("seed", SAT_SEEDS[i])):
+            got = judge.entry(res, (key,), what)
+            if not isinstance(got, (int, float, np.number)) or got != want:
+                raise Fail(f'{what}["{key}"] is {judge.short(got, 40)}, expected {want!r} (the '
+                           f"{key} it was called with).")
+
+    judge.all_of(lambda: part(0), lambda: part(1))
+    x0, x1 = _saturation_data(sub, 0)[2], _saturation_data(sub, 1)[2]
+    if np.array_equal(x0, x1):
+        raise Fail(f"saturation_experiment returned the same x for seed={SAT_SEEDS[0]} and "
+                   f"seed={SAT_SEEDS[1]}.\nHint: draw everything from "
+                   "rng = np.random.default_rng(seed).", fraction=0.5)
+
+
+def _recomputed_fractions(pre, eps):
+    out = {}
+    for name, (low, high) in BOUNDS.items():
+        f = _activation(name)[0]
+        out[name] = {s: _saturated(f(pre[s]), low, high, eps) for s in SCALES}
+    return out
+
+
+@pytest.mark.check(kind="experiment", points=points("saturation_experiment.claim"),
+                   function="saturation_experiment",
+                   name="saturation_experiment: N(0,1) weights saturate the layer, N(0,1/n) do not")
+def test_saturation_experiment_claim(sub):
+    def part(i):
+        what, res, x, weights, pre, eps = _saturation_data(sub, i)
+        fr = _recomputed_fractions(pre, eps)
+        for name in BOUNDS:
+            hi, lo = fr[name]["N(0,1)"], fr[name]["N(0,1/n)"]
+            if hi < SATURATED_AT_LEAST[name] or lo > SATURATED_AT_MOST[name]:
+                raise Fail(f"{what}: the grader applied its own {name} to your pre-activations: "
+                           f"{hi:.3f} of the units are saturated (within eps = {eps:g} of a "
+                           f"bound) with N(0,1) weights, expected at least "
+                           f"{SATURATED_AT_LEAST[name]}; {lo:.3f} with N(0,1/n) weights, expected "
+                           f"at most {SATURATED_AT_MOST[name]}.\nHint: {HINT_SATURATION}.")
+
+    judge.all_of(lambda: part(0), lambda: part(1))
+
+
+@pytest.mark.check(kind="experiment", points=points("saturation_experiment.reported"),
+                   function="saturation_experiment",
+                   name="saturation_experiment: the fractions it reports are the ones its data gives")
+def test_saturation_experiment_reported(sub):
+    def part(i):
+        what, res, x, weights, pre, eps = _saturation_data(sub, i)
+        fr = _recomputed_fractions(pre, eps)
+        for name in BOUNDS:
+            for s in SCALES:
+                got = judge.entry(res, ("fractions", name, s), what)
+                if not isinstance(got, (int, float, np.number)) or not np.isclose(
+                        float(got), fr[name][s], rtol=0, atol=1e-9):
+                    raise Fail(f'{what}["fractions"]["{name}"]["{s}"] is {judge.short(got, 40)}, '
+                               f"but {name} of the pre-activations it returned has "
+                               f"{fr[name][s]!r} of its entries within eps = {eps:g} of a bound: "
+                               "the reported fraction is not measured from the experiment's own "
+                               "data (self-reported).\nHint: compute it with saturated_fraction "
+                               f"on {name}(pre_activations), at the eps the experiment was given.")
+
+    judge.all_of(lambda: part(0), lambda: part(1))
+
+
+# =========================================================================================
+# first_layer_grad_norms
+# =========================================================================================
+
+@pytest.mark.check(kind="correctness", points=points("first_layer_grad_norms.recompute"),
+                   function="first_layer_grad_norms",
+                   name="first_layer_grad_norms: norms match the grader's backprop on its returned data")
+def test_first_layer_grad_norms_recompute(sub):
+    def part(name, seed):
+        what, x, w, norms, depths = _deep_run(sub, name, seed)
+        pick = (0, 6, len(depths) - 1)
+        expected = _grad_norms(x, w, [depths[i] for i in pick], name)
+        _close(norms[list(pick)], expected, what + f'["norms"] at depths '
+               f"{', '.join(str(depths[i]) for i in pick)}", rtol=1e-6, atol=1e-300,
+               hint="backpropagate from dL/dh_D = 1: dL/da_l = dL/dh_l * f'(a_l), "
+                    "dL/dh_{l-1} = dL/da_l @ W_l.T, and finally dL/dW_1 = x.T @ dL/da_1; "
+                    "depth D uses the first D of the returned weights.")
+        if not np.allclose(w.std() * np.sqrt(w.shape[1]), 1.0, rtol=0.1):
+            raise Fail(f'{what}["weights"] have std {w.std():.4g}, expected weight_scale / '
+                       f"sqrt(width) = {1 / np.sqrt(w.shape[1]):.4g}.")
+
+    judge.all_of(lambda: part("tanh", GRAD_SEEDS[0]), lambda: part("relu", GRAD_SEEDS[1]))
+
+
+@pytest.mark.check(kind="correctness", points=points("first_layer_grad_norms.callable"),
+                   function="first_layer_grad_norms",
+                   name="first_layer_grad_norms: an activation given as a pair of functions")
+def test_first_layer_grad_norms_callable(sub):
+    sin, cos = FunctionRef("numpy.sin"), FunctionRef("numpy.cos")
+    what, x, w, norms = _small_stack(sub, sin, activation_grad=cos, weight_scale=2.0)
+    expected = _grad_norms(x, w, (1, 2, 3), "sin")
+    _close(norms, expected, what + '["norms"]', rtol=1e-7,
+           hint="a callable activation comes with its derivative activation_grad: use both "
+                "(here sin and cos), not a lecture activation.")
+    if not np.isclose(w.std() * np.sqrt(w.shape[1]), 2.0, rtol=0.35):
+        raise Fail(f'{what}["weights"] have std {w.std():.4g}, expected about weight_scale / '
+                   f"sqrt(width) = {2 / np.sqrt(w.shape[1]):.4g}.\nHint: scale the standard "
+                   "normal draws by weight_scale / np.sqrt(width).")
+
+
+@pytest.mark.check(kind="correctness", points=points("first_layer_grad_norms.errors"),
+                   function="first_layer_grad_norms",
+                   name="first_layer_grad_norms: ValueError for bad depths or a callable without derivative")
+def test_first_layer_grad_norms_errors(sub):
+    cases = [(([],), {}, "depths must not be empty"),
+             (([2, 0],), {}, "depths are at least 1"),
+             (([1, 2], FunctionRef("numpy.tanh")), {}, "a callable activation needs a callable "
+                                                         "activation_grad")]
+    judge.all_of(*[lambda a=a, k=k, why=why: _value_error(
+        judge.run(sub, MODULE, "first_layer_grad_norms", *a, **{**SMALL, **k}),
+        judge.call_text("first_layer_grad_norms", *a, **k), f"{why}: raise ValueError.")
+        for a, k, why in cases])
+
+
+def _deep_run(sub, name, seed):
+    what = judge.call_text("first_layer_grad_norms", "range(1, 21)", name, seed=seed)
+    res = judge.returned(judge.run(sub, MODULE, "first_layer_grad_norms", list(DEPTHS), name,
+                                   seed=seed), what)
+    x = judge.float_array(judge.entry(res, ("x",), what), what + '["x"]', (32, 64))
+    w = judge.float_array(judge.entry(res, ("weights",), what), what + '["weights"]', (20, 64, 64))
+    norms = judge.float_array(judge.entry(res, ("norms",), what), what + '["norms"]', (20,),
+                              finite=True)
+    depths = judge.float_array(judge.entry(res, ("depths",), what), what + '["depths"]', (20,))
+    if not np.array_equal(depths, DEPTHS):
+        raise Fail(f'{what}["depths"] is {judge.short(depths)}, expected the depths as given, 1..20.')
+    return what, x, w, norms, list(DEPTHS)
+
+
+@pytest.mark.check(kind="experiment", points=points("first_layer_grad_norms.vanishing"),
+                   function="first_layer_grad_norms",
+                   name="first_layer_grad_norms: the sigmoid's gradient vanishes with depth, tanh's and relu's much less")
+def test_first_layer_grad_norms_vanishing(sub):
+    def part(seed):
+        norms = {}
+        for name in NAMES:
+            what, x, w, got, depths = _deep_run(sub, name, seed)
+            # Measured by the grader: depth 1 and depth 20 recomputed from the returned data.
+            norms[name] = _grad_norms(x, w, (1, 20), name)
+            if not np.allclose(got[[0, 19]], norms[name], rtol=1e-6, atol=1e-300):
+                raise Fail(f'{what}["norms"] at depths 1 and 20 are {judge.short(got[[0, 19]])}, '
+                           "but the grader's backpropagation through the returned x and weights "
+                           f"gives {judge.short(norms[name])}: the norms are not those of the "
+                           "returned network.")
+            factor = (norms[name][1] / norms[name][0]) ** (1 / 19)
+            lo, hi = PER_LAYER[name]
+            if (lo is not None and factor < lo) or (hi is not None and factor > hi):
+                want = f"at most {hi}" if hi is not None else f"at least {lo}"
+                raise Fail(f"{what}: the gradient reaching the first layer changes by a factor "
+                           f"{factor:.3f} per layer (||dL/dW_1|| {norms[name][0]:.3g} at depth 1, "
+                           f"{norms[name][1]:.3g} at depth 20, recomputed by the grader), expected "
+                           f"{want}.\nHint: {HINT_VANISHING}.")
+        if norms["relu"][1] < RELU_OVER_SIGMOID_AT_20 * norms["sigmoid"][1]:
+            raise Fail(f"first_layer_grad_norms(range(1, 21), seed={seed}): at depth 20 relu's "
+                       f"gradient norm {norms['relu'][1]:.3g} is not a million times the sigmoid's "
+                       f"{norms['sigmoid'][1]:.3g}.\nHint: {HINT_VANISHING}.")
+
+    judge.all_of(*[lambda s=s: part(s) for s in GRAD_SEEDS])
+
+
+@pytest.mark.check(kind="experiment", points=points("first_layer_grad_norms.figure"),
+                   function="first_layer_grad_norms",
+                   name="first_layer_grad_norms: plot_grad_norms draws the three activations")
+def test_first_layer_grad_norms_figure(sub, figures):
+    seed = GRAD_SEEDS[0]
+    results = {}
+    for name in NAMES:
+        what = judge.call_text("first_layer_grad_norms", "range(1, 21)", name, seed=seed)
+        results[name] = judge.returned(judge.run(sub, MODULE, "first_layer_grad_norms",
+                                                 list(DEPTHS), name, seed=seed), what)
+    fig = judge.returned(judge.run(sub, MODULE, "plot_grad_norms", results),
+                         "plot_grad_norms(first_layer_grad_norms results)")
+    figures["vanishing_gradients.png"] = judge.figure_png(fig, "plot_grad_norms(...)", 1)
+
+
+# =========================================================================================
+# weight_gradients
+# =========================================================================================
+
+def _weight_gradients(sub, delta, h):
+    what = judge.call_text("weight_gradients", delta, h)
+    got = judge.returned(judge.call(sub, MODULE, "weight_gradients", delta, h), what)
+    expected = np.asarray(delta, dtype=float)[..., None] * np.asarray(h, dtype=float)
+    judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-12,
+                       atol=0, hint="row k is delta[k] * h[k]: the red term delta (one per "
+                                    "example) times every blue term h_i of that example, "
+                                    "delta[:, None] * h.")
+
+
+@pytest.mark.check(kind="correctness", points=points("weight_gradients.values"), public=True,
+                   function="weight_gradients", name="weight_gradients: delta times every input")
+def test_weight_gradients_values(sub):
+    _weight_gradients(sub, np.array([0.5, -2.0, 1.0]), np.array([[0.2, 0.4], [0.5, 0.25], [1.0, 0.0]]))
+
+
+@pytest.mark.check(kind="correctness", points=points("weight_gradients.shapes"),
+                   function="weight_gradients",
+                   name="weight_gradients: (n, d) with n != d, one example, ValueError on mismatch")
+def test_weight_gradients_shapes(sub):
+    g = judge.rng("saturation.weight_gradients.shapes")
+    judge.all_of(
+        lambda: _weight_gradients(sub, g.normal(size=4), g.uniform(0, 1, (4, 7))),
+        lambda: _weight_gradients(sub, g.normal(size=5), g.uniform(0, 1, (5, 5))),
+        lambda: _weight_gradients(sub, -1.5, g.uniform(0, 1, 3)),
+        lambda: _value_error(judge.call(sub, MODULE, "weight_gradients", np.ones(3), np.ones((4, 3))),
+                             judge.call_text("weight_gradients", np.ones(3), np.ones((4, 3))),
+                             "one delta per example: delta of shape (3,) does not match h of "
+                             "shape (4, 3); raise ValueError."))
+
+
+@pytest.mark.check(kind="correctness", points=points("weight_gradients.random"),
+                   function="weight_gradients", name="weight_gradients: seeded random inputs")
+def test_weight_gradients_random(sub):
+    g = judge.rng("saturation.weight_gradients.random")
+    _weight_gradients(sub, g.normal(size=40), np.tanh(g.normal(size=(40, 9))))
+
+
+# =========================================================================================
+# sign_mixed_fraction
+# =========================================================================================
+
+def _mixed_call(sub, grads):
+    what = judge.call_text("sign_mixed_fraction", grads)
+    got = _number(judge.returned(judge.call(sub, MODULE, "sign_mixed_fraction", grads), what), what)
+    expected = _mixed(np.asarray(grads, dtype=float))
+    if not np.isclose(got, expected, rtol=0, atol=1e-12):
+        raise Fail(f"{what} returned {got!r}, expected {expected!r}.\nHint: a vector mixes signs "
+                   "when some entry is > 0 and some entry is < 0; zeros count as neither sign; "
+                   "the fraction is over the rows (vectors), not the entries.")
+
+
+@pytest.mark.check(kind="correctness", points=points("sign_mixed_fraction.values"), public=True,
+                   function="sign_mixed_fraction",
+                   name="sign_mixed_fraction: rows with a positive and a negative entry; zeros are neither")
+def test_sign_mixed_fraction_values(sub):
+    grads = np.array([[1.0, 2.0, 3.0], [1.0, -1.0, 0.0], [0.0, -1.0, -2.0], [0.0, 0.0, 0.0],
+                      [-1.0, -2.0, 5.0], [0.0, 0.0, 4.0], [-3.0, -1.0, -1.0], [2.0, 0.0, 0.0]])
+    _mixed_call(sub, grads)
+
+
+@pytest.mark.check(kind="correctness", points=points("sign_mixed_fraction.forms"),
+                   function="sign_mixed_fraction",
+                   name="sign_mixed_fraction: a single vector; ValueError for no vectors or 3-D")
+def test_sign_mixed_fraction_forms(sub):
+    judge.all_of(
+        lambda: _mixed_call(sub, np.array([0.5, -0.5, 0.0])),
+        lambda: _mixed_call(sub, np.array([0.5, 0.0, 2.0])),
+        lambda: _value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.zeros((0, 3))),
+                             judge.call_text("sign_mixed_fraction", np.zeros((0, 3))),
+                             "no vectors, no fraction: raise ValueError."),
+        lambda: _value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.ones((2, 2, 2))),
+                             judge.call_text("sign_mixed_fraction", np.ones((2, 2, 2))),
+                             "gradients are (n, d) or (d,): raise ValueError otherwise."))
+
+
+@pytest.mark.check(kind="correctness", points=points("sign_mixed_fraction.random"),
+                   function="sign_mixed_fraction", name="sign_mixed_fraction: seeded random vectors")
+def test_sign_mixed_fraction_random(sub):
+    g = judge.rng("saturation.sign_mixed_fraction.random")
+    grads = g.normal(size=(60, 3)) + g.choice([-2.0, 0.0, 2.0], size=(60, 1))
+    grads[g.uniform(size=grads.shape) < 0.2] = 0.0
+    _mixed_call(sub, grads)
+
+
+# =========================================================================================
+# sign_mixing_experiment
+# =========================================================================================
+
+def _mixing_data(sub, i):
+    seed = MIX_SEEDS[i]
+    kwargs = {"seed": seed} if i == 0 else {"n_vectors": 600, "n_inputs": 8, "seed": seed}
+    n, d = (1000, 10) if i == 0 else (600, 8)
+    what = judge.call_text("sign_mixing_experiment", **kwargs)
+    res = judge.returned(judge.run(sub, MODULE, "sign_mixing_experiment", **kwargs), what)
+    a = judge.float_array(judge.entry(res, ("pre_activations",), what),
+                          what + '["pre_activations"]', (n, d))
+    delta = judge.float_array(judge.entry(res, ("delta",), what), what + '["delta"]', (n,))
+    h = {k: judge.float_array(judge.entry(res, ("h", k), what), f'{what}["h"]["{k}"]', (n, d))
+         for k in BOUNDS}
+    grads = {k: judge.float_array(judge.entry(res, ("grads", k), what), f'{what}["grads"]["{k}"]',
+                                  (n, d)) for k in BOUNDS}
+    return what, res, a, delta, h, grads
+
+
+@pytest.mark.check(kind="experiment", points=points("sign_mixing_experiment.data"),
+                   function="sign_mixing_experiment",
+                   name="sign_mixing_experiment: h == f(a) and grads == delta * h")
+def test_sign_mixing_experiment_data(sub):
+    def part(i):
+        what, res, a, delta, h, grads = _mixing_data(sub, i)
+        if np.abs(a).max() == 0 or np.abs(delta).max() == 0 or np.std(delta) < 0.5:
+            raise Fail(f"{what}: pre_activations and delta should be standard normal draws.")
+        for k in BOUNDS:
+            _close(h[k], _activation(k)[0](a), f'{what}["h"]["{k}"]', rtol=1e-9, atol=1e-12,
+                   hint=f"the neuron's inputs are {k}(pre_activations).")
+            _close(grads[k], delta[:, None] * h[k], f'{what}["grads"]["{k}"]', rtol=1e-9,
+                   atol=1e-15, hint="weight gradients are delta * h_i, row by row "
+                                    "(weight_gradients(delta, h)).")
+
+    judge.all_of(lambda: part(0), lambda: part(1))
+    if np.array_equal(_mixing_data(sub, 0)[2][:10, :8], _mixing_data(sub, 1)[2][:10, :8]):
+        raise Fail("sign_mixing_experiment returned the same pre-activations for two seeds.\n"
+                   "Hint: draw them from rng = np.random.default_rng(seed).", fraction=0.5)
+
+
+@pytest.mark.check(kind="experiment", points=points("sign_mixing_experiment.claim"),
+                   function="sign_mixing_experiment",
+                   name="sign_mixing_experiment: sigmoid-fed gradients never mix signs, tanh-fed ones do")
+def test_sign_mixing_experiment_claim(sub):
+    def part(i):
+        what, res, a, delta, h, grads = _mixing_data(sub, i)
+        g = delta[:, None] * _sigmoid(a)  # the grader's own, from the returned a and delta
+        wrong = np.sign(g) * np.sign(delta)[:, None] < 0
+        if wrong.any() or _mixed(g) != 0.0:
+            raise Fail(f"{what}: some sigmoid-fed gradient entries do not have the sign of their "
+                       f"delta.\nHint: {HINT_SIGNS}.")
+        frac = _mixed(delta[:, None] * np.tanh(a))
+        if frac < TANH_MIXED_AT_LEAST:
+            raise Fail(f"{what}: only {frac:.3f} of the tanh-fed gradient vectors mix signs "
+                       f"(recomputed by the grader from the returned a and delta), expected at "
+                       f"least {TANH_MIXED_AT_LEAST}.\nHint: {HINT_SIGNS}.")
+
+    judge.all_of(lambda: part(0), lambda: part(1))
+
+
+@pytest.mark.check(kind="experiment", points=points("sign_mixing_experiment.reported"),
+                   function="sign_mixing_experiment",
+                   name="sign_mixing_experiment: the fractions it reports are the ones its gradients give")
+def test_sign_mixing_experiment_reported(sub):
+    def part(i):
+        what, res, a, delta, h, grads = _mixing_data(sub, i)
+        for k in BOUNDS:
+            got = judge.entry(res, ("fractions", k), what)
+            want = _mixed(grads[k])
+            if not isinstance(got, (int, float, np.number)) or not np.isclose(float(got), want,
+                                                                            rtol=0, atol=1e-12):
+                raise Fail(f'{what}["fractions"]["{k}"] is {judge.short(got, 40)}, but '
+                           f"{want!r} of the returned {k}-fed gradient vectors mix signs: the "
+                           "fraction is not measured from the experiment's own gradients "
+                           "(self-reported).\nHint: sign_mixed_fraction(grads[...]).")
+
+    judge.all_of(lambda: part(0), lambda: part(1))
+
+
+# =========================================================================================
+# same_sign_direction
+# =========================================================================================
+
+def _direction(sub, grad):
+    what = judge.call_text("same_sign_direction", grad)
+    got = judge.returned(judge.call(sub, MODULE, "same_sign_direction", grad), what)
+    expected = _reference_fn("same_sign_direction")(grad)
+    judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-12,
+                       atol=0, hint="take v = -grad; of max(v, 0) (all >= 0) and min(v, 0) (all "
+                                    "<= 0) return the one with the larger norm, the positive one "
+                                    "on a tie.")
+    return got
+
+
+@pytest.mark.check(kind="correctness", points=points("same_sign_direction.examples"), public=True,
+                   function="same_sign_direction", name="same_sign_direction: the docstring's examples")
+def test_same_sign_direction_examples(sub):
+    judge.all_of(lambda: _direction(sub, np.array([-2.0, 2.0])),
+                 lambda: _direction(sub, np.array([-1.0, 3.0])))
+
+
+@pytest.mark.check(kind="correctness", points=points("same_sign_direction.random"),
+                   function="same_sign_direction",
+                   name="same_sign_direction: seeded random gradients, a tie, a zero gradient")
+def test_same_sign_direction_random(sub):
+    g = judge.rng("saturation.same_sign_direction.random")
+    grads = [g.normal(size=d) for d in (2, 3, 5, 8)] + [np.array([1.0, -1.0, 0.0]), np.zeros(4),
+                                                       np.array([3.0, 1.0]), np.array([-3.0, -1.0])]
+    judge.all_of(*[lambda v=v: _direction(sub, v) for v in grads])
+
+
+@pytest.mark.check(kind="behaviour", points=points("same_sign_direction.orthant"),
+                   function="same_sign_direction",
+                   name="same_sign_direction: all entries share a sign and the step never goes uphill")
+def test_same_sign_direction_orthant(sub):
+    g = judge.rng("saturation.same_sign_direction.orthant")
+    for grad in g.normal(size=(6, 4)):
+        what = judge.call_text("same_sign_direction", grad)
+        v = judge.real_array(judge.returned(judge.call(sub, MODULE, "same_sign_direction", grad),
+                                            what), what, grad.shape)
+        if not ((v >= 0).all() or (v <= 0).all()):
+            raise Fail(f"{what} returned {judge.short(v)}, which mixes signs.\nHint: {HINT_ZIGZAG}; "
+                       "the direction must be all >= 0 or all <= 0.")
+        if v @ -grad < 0 or (v @ -grad == 0 and np.any(v)):
+            raise Fail(f"{what} returned {judge.short(v)}, which goes uphill (its dot product with "
+                       "-grad is not positive).\nHint: project -grad onto an orthant: "
+                       "max(-grad, 0) or min(-grad, 0).")
+
+
+# =========================================================================================
+# descent_path (and the given zigzag_experiment built on it)
+# =========================================================================================
+
+def _path(sub, w0, w_star, **kwargs):
+    what = judge.call_text("descent_path", w0, w_star, **kwargs)
+    r = judge.run(sub, MODULE, "descent_path", w0, w_star, timeout=config.CALL_TIMEOUT, **kwargs)
+    p = judge.float_array(judge.returned(r, what), what)
+    if p.ndim != 2 or p.shape[1] != len(w0) or p.shape[0] < 1:
+        raise Fail(f"{what} returned shape {p.shape}, expected (steps + 1, {len(w0)}).")
+    return what, r, p
+
+
+def _check_path(what, p, w0, w_star, lr, tol, same_sign, max_steps=10_000):
+    """Every step is the rule's step from the row before; the path stops at the first point
+    within tol (or after max_steps steps)."""
+    if not np.array_equal(p[0], w0):
+        raise Fail(f"{what}: row 0 is {judge.short(p[0])}, expected the start w0 = {judge.short(w0)}.")
+    direction = _reference_fn("same_sign_direction")
+    for t in range(len(p) - 1):
+        grad = p[t] - w_star
+        want = p[t] + lr * direction(grad) if same_sign else p[t] - lr * grad
+        if not np.allclose(p[t + 1], want, rtol=1e-9, atol=1e-12):
+            rule = ("w + lr * same_sign_direction(w - w*)" if same_sign else "w - lr * (w - w*)")
+            raise Fail(f"{what}: step {t + 1} goes from {judge.short(p[t])} to "
+                       f"{judge.short(p[t + 1])}, expected {judge.short(want)} ({rule}).")
+    dist = np.linalg.norm(p - w_star, axis=1)
+    if (dist[:-1] <= tol).any():
+        t = int(np.argmax(dist[:-1] <= tol))
+        raise Fail(f"{what}: row {t} is already within tol = {tol:g} of w*, but the path goes on "
+                   f"to {len(p) - 1} steps.\nHint: stop at the first point within tol.")
+    if dist[-1] > tol and len(p) - 1 < max_steps:
+        raise Fail(f"{what}: the path stops after {len(p) - 1} steps at distance {dist[-1]:.3g} "
+                   f"from w*, not within tol = {tol:g}, and max_steps = {max_steps} was not used up.")
+    if len(p) - 1 > max_steps:
+        raise Fail(f"{what}: the path has {len(p) - 1} steps, more than max_steps = {max_steps}.")
+
+
+@pytest.mark.check(kind="correctness", points=points("descent_path.free"),
+                   function="descent_path",
+                   name="descent_path: free gradient descent, stopping at the first point within tol")
+def test_descent_path_free(sub):
+    g = judge.rng("saturation.descent_path.free")
+    w0, ws = g.normal(size=3), g.normal(size=3)
+
+    def part(w0, ws, **kw):
+        what, r, p = _path(sub, w0, ws, **kw)
+        _check_path(what, p, w0, ws, kw.get("lr", 0.1), kw.get("tol", 1e-3), False)
+
+    judge.all_of(lambda: part(np.array([-1.0, 1.0]), np.array([1.0, -1.0])),
+                 lambda: part(w0, ws, lr=0.3, tol=1e-2))
+
+
+@pytest.mark.check(kind="correctness", points=points("descent_path.restricted"),
+                   function="descent_path",
+                   name="descent_path: same-sign steps only (sigmoid inputs)")
+def test_descent_path_restricted(sub):
+    g = judge.rng("saturation.descent_path.restricted")
+    w0, ws = g.normal(size=3), g.normal(size=3)
+
+    def part(w0, ws, **kw):
+        what, r, p = _path(sub, w0, ws, same_sign=True, **kw)
+        steps = np.diff(p, axis=0)
+        mixed = ~((steps >= 0).all(axis=1) | (steps <= 0).all(axis=1))
+        if mixed.any():
+            t = int(np.argmax(mixed))
+            raise Fail(f"{what}: step {t + 1} is {judge.short(steps[t])}, which moves some weights "
+                       f"up and others down.\nHint: {HINT_ZIGZAG}.")
+        _check_path(what, p, w0, ws, kw.get("lr", 0.1), kw.get("tol", 1e-3), True)
+
+    judge.all_of(lambda: part(np.array([-1.0, 1.0]), np.array([1.0, -1.0])),
+                 lambda: part(w0, ws, lr=0.3, tol=1e-2))
+
+
+@pytest.mark.check(kind="correctness", points=points("descent_path.max_steps"),
+                   function="descent_path",
+                   name="descent_path: stops after max_steps; leaves w0 and w_star untouched")
+def test_descent_path_max_steps(sub):
+    w0, ws = np.array([-1.0, 1.0]), np.array([1.0, -1.0])
+    what, r, p = _path(sub, w0, ws, max_steps=5, same_sign=True)
+    if p.shape != (6, 2):
+        raise Fail(f"{what} returned {p.shape[0]} rows, expected 6 (w0 and 5 steps: max_steps "
+                   "ran out before reaching tol).")
+    _check_path(what, p, w0, ws, 0.1, 1e-3, True, max_steps=5)
+    judge.expect_pure(r, (w0, ws), what)
+
+
+def _zigzag_problems():
+    """The default problem and random 2-D ones whose optimum needs one weight up, one down."""
+    g = judge.rng("saturation.zigzag.problems")
+    problems = [((-1.0, 1.0), (1.0, -1.0))]
+    for _ in range(2):
+        w0 = g.uniform(-2, 2, 2)
+        move = g.uniform(0.5, 2.0, 2) * np.array([1.0, -1.0]) * g.choice([-1.0, 1.0])
+        problems.append((tuple(w0), tuple(w0 + move)))
+    return problems
+
+
+@pytest.mark.check(kind="experiment", points=points("descent_path.zigzag"),
+                   function="descent_path",
+                   name="descent_path: same-sign steps zig-zag to the optimum in >= 1.5x the steps")
+def test_descent_path_zigzag(sub):
+    def part(w0, ws):
+        what = judge.call_text("zigzag_experiment", w0, ws)
+        res = judge.returned(judge.run(sub, MODULE, "zigzag_experiment", w0, ws), what)
+        w0a, wsa = np.array(w0), np.array(ws)
+        paths = {}
+        for key, same in (("free", False), ("restricted", True)):
+            p = judge.float_array(judge.entry(res, (key,), what), f'{what}["{key}"]')
+            if p.ndim != 2 or p.shape[1] != 2:
+                raise Fail(f'{what}["{key}"] has shape {p.shape}, expected (steps + 1, 2).')
+            _check_path(f'{what}["{key}"]', p, w0a, wsa, 0.1, 1e-3, same)
+            loss = 0.5 * ((p - wsa) ** 2).sum(axis=1)
+            if not (np.diff(loss) < 0).all():
+                t = int(np.argmax(np.diff(loss) >= 0))
+                raise Fail(f'{what}["{key}"]: the loss does not fall at step {t + 1} '
+                           f"({loss[t]:.4g} -> {loss[t + 1]:.4g}).")
+            paths[key] = p
+        free, restricted = len(paths["free"]) - 1, len(paths["restricted"]) - 1
+        if restricted < ZIGZAG_RATIO * free:
+            raise Fail(f"{what}: the restricted path took {restricted} steps against {free} for the "
+                       f"free one (counted by the grader), expected at least {ZIGZAG_RATIO}x as "
+                       f"many.\nHint: {HINT_ZIGZAG}.")
+
+    judge.all_of(*[lambda p=p: part(*p) for p in _zigzag_problems()])
+
+
+@pytest.mark.check(kind="experiment", points=points("descent_path.figure"),
+                   function="descent_path", name="descent_path: plot_zigzag draws both paths")
+def test_descent_path_figure(sub, figures):
+    w0, ws = _zigzag_problems()[0]
+    what = judge.call_text("zigzag_experiment", w0, ws)
+    res = judge.returned(judge.run(sub, MODULE, "zigzag_experiment", w0, ws), what)
+    fig = judge.returned(judge.run(sub, MODULE, "plot_zigzag", res), f"plot_zigzag({what})")
+    figures["zigzag.png"] = judge.figure_png(fig, "plot_zigzag(...)", 1)
+
+
+# =========================================================================================
+# time_activations
+# =========================================================================================
+
+# numpy functions the sandbox resolves by name: the student's own activations can't fail
+# the timing claim. numpy.abs is one pass over the array, what a ReLU costs; mlp.sigmoid
+# (given, from the reference) is 0.5 * (1 + tanh(x / 2)).
+BASELINE = "abs"
+TIMED = {BASELINE: FunctionRef("numpy.abs"), "sigmoid": FunctionRef("mlp.sigmoid"),
+         "exp": FunctionRef("numpy.exp")}
+SIZES = [100_000, 1_000_000]
+REPEAT = 3
+
+
+def _timing(sub):
+    what = judge.call_text("time_activations", "{abs: numpy.abs, sigmoid: mlp.sigmoid, exp: "
+                           "numpy.exp}", SIZES, REPEAT, BASELINE, seed=_seeds("time", 1)[0])
+    r = judge.run(sub, MODULE, "time_activations", TIMED, SIZES, REPEAT, BASELINE,
+                  seed=_seeds("time", 1)[0])
+    res = judge.returned(r, what)
+    names = judge.entry(res, ("names",), what)
+    if not isinstance(names, (list, tuple)) or list(names) != list(TIMED):
+        raise Fail(f'{what}["names"] is {judge.short(names, 80)}, expected {list(TIMED)} (the '
+                   "names of the functions, in order).")
+    seconds = {k: judge.float_array(judge.entry(res, ("seconds", k), what),
+                                    f'{what}["seconds"]["{k}"]', (len(SIZES), REPEAT)) for k in TIMED}
+    return what, r, res, seconds
+
+
+@pytest.mark.check(kind="experiment", points=points("time_activations.consistent"),
+                   function="time_activations",
+                   name="time_activations: per_element and relative follow from the raw times")
+def test_time_activations_consistent(sub):
+    what, r, res, seconds = _timing(sub)
+    sizes = judge.float_array(judge.entry(res, ("sizes",), what), what + '["sizes"]', (len(SIZES),))
+    if not np.array_equal(sizes, SIZES):
+        raise Fail(f'{what}["sizes"] is {judge.short(sizes)}, expected {SIZES}.')
+    if judge.entry(res, ("baseline",), what) != BASELINE:
+        raise Fail(f'{what}["baseline"] is {judge.short(res["baseline"], 40)}, expected {BASELINE!r}.')
+    per = {k: s.min(axis=1) / sizes for k, s in seconds.items()}
+    for k in TIMED:
+        _close(judge.entry(res, ("per_element", k), what), per[k], f'{what}["per_element"]["{k}"]',
+               rtol=1e-9, atol=0, hint="per element is the fastest of the repeats divided by "
+                                       "the size, from the raw seconds it returns.")
+        _close(judge.entry(res, ("relative", k), what), per[k] / per[BASELINE],
+               f'{what}["relative"]["{k}"]', rtol=1e-9, atol=0,
+               hint="relative is per_element divided by the baseline's per_element.")
+
+
+@pytest.mark.check(kind="experiment", points=points("time_activations.measured"),
+                   function="time_activations",
+                   name="time_activations: the raw times are measurements of this call")
+def test_time_activations_measured(sub):
+    what, r, res, seconds = _timing(sub)
+    total = sum(s.sum() for s in seconds.values())
+    if not (0 < total <= r.seconds * 1.02 + 1e-3):
+        raise Fail(f"{what}: its raw times add up to {total:.4g} s, but the whole call took "
+                   f"{r.seconds:.4g} s (measured by the sandbox): the times were not measured in "
+                   "this call (made up or hard-coded).\nHint: time every call with "
+                   "time.perf_counter() around it and return what you measured.")
+    if total < 0.1 * r.seconds:
+        raise Fail(f"{what}: its raw times add up to {total:.4g} s, a small part of the "
+                   f"{r.seconds:.4g} s the call took (measured by the sandbox): they are not the "
+                   "times of the calls it made.\nHint: time every call with time.perf_counter() "
+                   "around it and return what you measured.")
+    for k, s in seconds.items():
+        if (s <= 0).any():
+            raise Fail(f'{what}["seconds"]["{k}"] holds times <= 0.')
+        if s[1].min() < 2.0 * s[0].min():
+            raise Fail(f'{what}["seconds"]["{k}"]: {SIZES[1]} elements took {s[1].min():.3g} s, '
+                       f"not even twice the {s[0].min():.3g} s of {SIZES[0]} elements: the times "
+                       "don't grow with the work done.\nHint: call each function on an array of "
+                       "each size and time that call.")
+
+
+@pytest.mark.check(kind="experiment", points=points("time_activations.claim"),
+                   function="time_activations",
+                   name="time_activations: a sigmoid costs more than a one-pass numpy op, side by side")
+def test_time_activations_claim(sub):
+    what, r, res, seconds = _timing(sub)
+    ratio = seconds["sigmoid"].min(axis=1) / seconds[BASELINE].min(axis=1)
+    if (ratio < SIGMOID_OVER_BASELINE).any():
+        raise Fail(f"{what}: from its raw times the sigmoid (0.5 (1 + tanh(x / 2))) costs "
+                   f"{judge.short(np.round(ratio, 2))} times numpy.abs per element at sizes "
+                   f"{SIZES}, expected at least {SIGMOID_OVER_BASELINE}x at every size.\nHint: "
+                   "the lecture: sigmoid needs exp (or tanh) and extra passes, relu one comparison; "
+                   "time the functions side by side on the same x, interleaved, fastest of the "
+                   "repeats.")
+
+
+@pytest.mark.check(kind="correctness", points=points("time_activations.errors"),
+                   function="time_activations",
+                   name="time_activations: ValueError when the baseline is not among the functions")
+def test_time_activations_errors(sub):
+    fns = {"sigmoid": FunctionRef("mlp.sigmoid")}
+    _value_error(judge.run(sub, MODULE, "time_activations", fns, [1000], 1, "relu"),
+                 judge.call_text("time_activations", "{sigmoid: mlp.sigmoid}", [1000], 1, "relu"),
+                 "relative times need the baseline's time: raise ValueError when it is missing.")
