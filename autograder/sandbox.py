@@ -329,9 +329,6 @@ class _State:
     def kill_worker(self):
         proc = self.proc
         self.proc = None
-        for fd in (self.in_fd, self.out_fd):
-            if fd is not None:
-                wire.forget_fd(fd)
         if proc is not None:
             if proc.poll() is None:
                 if self.setsid:
@@ -680,12 +677,17 @@ class Sandbox:
         t = self.limits.call_timeout if timeout is None else float(timeout)
         return self._request("call", module, function, list(args), kw, t, readonly, {})
 
-    def time_call(self, module: str, function: str, x, repeat: int = 3, *,
-                  timeout: float | None = None, readonly: bool = True) -> TimeResult:
-        """Best-of-``repeat`` wall time of ``module.function(x)`` and of a numpy baseline
-        of comparable work (``np.exp(-np.abs(x))``) on the same ``x``, in the same child."""
+    def time_call(self, module: str, function: str, x, /, *args, repeat: int = 3,
+                  timeout: float | None = None, readonly: bool = True,
+                  kwargs: dict | None = None, **fkwargs) -> TimeResult:
+        """Best-of-``repeat`` wall time of ``module.function(x, *args, **kwargs)`` and of a
+        numpy baseline of comparable work (``np.exp(-np.abs(x))``) on the same ``x``, both
+        measured in the module's child. The student's runs stop early once they took
+        ``limits.time_budget`` seconds in all (a Python loop is obvious after one run)."""
+        kw = dict(kwargs or {})
+        kw.update(fkwargs)
         t = self.limits.time_timeout if timeout is None else float(timeout)
-        return self._request("time", module, function, [x], {}, t, readonly,
+        return self._request("time", module, function, [x, *args], kw, t, readonly,
                              {"repeat": int(repeat)})
 
     def _fail(self, op, kind, error, output=""):

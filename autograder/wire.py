@@ -219,9 +219,7 @@ def write_all(fd: int, data, deadline=None):
 
 def _read_into(fd: int, buf: memoryview, deadline):
     got = 0
-    f = _raw_files.get(fd)
-    if f is None:
-        f = _raw_files[fd] = io.FileIO(fd, "rb", closefd=False)
+    f = io.FileIO(fd, "rb", closefd=False)
     while got < len(buf):
         if deadline is not None:
             _poll_wait(fd, select.POLLIN, deadline)
@@ -234,14 +232,6 @@ def _read_into(fd: int, buf: memoryview, deadline):
         if n == 0:
             raise EOFError("pipe closed")
         got += n
-
-
-_raw_files: dict = {}
-
-
-def forget_fd(fd: int):
-    """Drop the cached reader for an fd that is about to be closed."""
-    _raw_files.pop(fd, None)
 
 
 def prefix(payload_len: int) -> bytes:

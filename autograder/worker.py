@@ -468,7 +468,6 @@ def child_main(module, req_fd, resp_fd, worker_pid):
             os.closerange(lo, fd)
             lo = fd + 1
     os.closerange(lo, 1 << 16)
-    wire._raw_files.clear()
 
     def lim(which, value):
         try:
@@ -611,7 +610,6 @@ class Worker:
                     mp.status = self.reaped.pop(mp.pid, 0)
         for fd in (mp.req_w, mp.resp_r, mp.pidfd):
             if fd is not None:
-                wire.forget_fd(fd)
                 try:
                     os.close(fd)
                 except OSError:

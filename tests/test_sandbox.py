@@ -696,6 +696,8 @@ def test_time_call_separates_loops_from_numpy(sb):
     assert slow.ratio > 10 and slow.ratio > 5 * vec.ratio, (vec, slow)
     bad = sb.time_call("good", "raises", x)
     assert bad.error_kind == "exception"
+    kw = sb.time_call("good", "kw", x, 0.5, repeat=2, timeout=5)  # extra arguments
+    assert kw.ok and kw.runs == 2
 
 
 def test_deterministic_across_calls_and_sandboxes(sb, submission, isolation):
