@@ -1,0 +1,614 @@
+"""Hidden checks for linear_collapse.py (SPEC.md "linear_collapse.py", docs/experiments.md).
+
+Depth without a non-linearity adds nothing: ``linear_forward`` and ``collapse`` are checked
+against the reference on the grader's seeded stacks, and by the lecture's property itself
+(the collapsed layer reproduces the stack on fresh inputs). Two ReLUs make a step:
+``relu_ramp`` against the reference, its ValueError, and the step's shape (0 left of a,
+1 right of b, linear between). A sum of steps approximates a function: the grader rebuilds
+the approximation from what ``step_approximation`` returns with its own ramp and measures
+the error against the interpolation bound, for a growing number of steps.
+
+``circles_experiment`` is verified, not self-reported (SPEC.md): it is called with seeds
+only the grader knows; the grader checks that the data and the starting point are the
+contract's, that the loss curves are those of real training (the first recorded losses
+are recomputed by the grader, the last one against the returned parameters), and then
+measures accuracy itself, with its own forward pass, on fresh circles of its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder import judge
+from autograder.judge import Fail
+from autograder.reference import function as _reference
+from autograder.reference import module as _reference_module
+from autograder.sandbox import FunctionRef
+
+MODULE = "linear_collapse"
+
+# Points per check: the one place to tune the weights.
+POINTS = {
+    # linear_forward
+    "linear_forward.values": 0.5,         # correctness, public: a small 2-layer stack
+    "linear_forward.random": 0.5,         # correctness: seeded random deep stack, non-square
+    "linear_forward.forms": 0.5,          # correctness: one row (d_0,), one layer
+    "linear_forward.pure": 0.25,          # behaviour: inputs untouched
+    # collapse
+    "collapse.values": 1.0,               # correctness: (W, b) against the reference
+    "collapse.square": 0.5,               # correctness: square layers (order of the product)
+    "collapse.one_layer": 0.25,           # correctness: L = 1 gives the layer itself
+    "collapse.exact": 1.0,                # behaviour: x @ W + b == the stack on fresh inputs
+    "collapse.pure": 0.25,                # behaviour: inputs untouched
+    # relu_ramp
+    "relu_ramp.values": 0.5,              # correctness, public: a = 0, b = 1
+    "relu_ramp.bounds": 1.0,              # correctness: other a, b (divide by b - a)
+    "relu_ramp.edges": 0.5,               # correctness: x = a, x = b, far out, -inf, NaN
+    "relu_ramp.shapes": 0.25,             # correctness: number, 0-d, 2-D
+    "relu_ramp.errors": 0.5,              # correctness: ValueError for a >= b or a NaN bound
+    "relu_ramp.step": 1.0,                # behaviour: 0 left of a, 1 right of b, linear between
+    # step_approximation
+    "step_approximation.values": 0.5,     # correctness, public: n = 5 steps of sin
+    "step_approximation.arguments": 0.5,  # correctness: another f, lo, hi are used
+    "step_approximation.errors": 0.25,    # correctness: ValueError for n < 1, lo >= hi
+    "step_approximation.shrinks": 1.5,    # experiment: error within the 1/n^2 bound, shrinking
+    # sum_of_steps
+    "sum_of_steps.values": 0.5,           # correctness: the grader's own steps
+    "sum_of_steps.forms": 0.25,           # correctness: number, 2-D x
+    "sum_of_steps.approximates": 0.5,     # behaviour: many steps approximate sin
+    # circles_experiment
+    "circles_experiment.data": 0.5,       # experiment: the contract's data, shapes, seed
+    "circles_experiment.trained": 1.0,    # experiment: losses recomputed: real training from the start
+    "circles_experiment.linear": 1.5,     # experiment: identity net is one affine map, near chance
+    "circles_experiment.relu": 1.5,       # experiment: ReLU net separates fresh circles
+    "circles_experiment.figure": 0.25,    # experiment: circles_figure renders
+}
+
+
+def points(check):
+    return POINTS[check]
+
+
+def _seeds(key: str, n: int = 2) -> tuple[int, ...]:
+    """Seeds only the grader knows (from config.SEED), never the docstrings' 0."""
+    return tuple(int(s) for s in judge.rng(f"linear_collapse.{key}.seeds").integers(100, 100_000, n))
+
+
+CIRCLES_SEEDS = _seeds("circles")
+CIRCLES_KW = {"lr": 0.1, "steps": 300}   # ReLU >= 0.97 on fresh points over 80 seeds
+FRESH = (2000, _seeds("fresh", 1)[0])    # the grader's own fresh circles
+LINEAR_AT_MOST = 0.70                    # a straight line gets at most about 2/3
+RELU_AT_LEAST = 0.95
+
+HINT_COLLAPSE = ("(h @ W_1 + b_1) @ W_2 + b_2 = h @ (W_1 W_2) + (b_1 W_2 + b_2): W is the "
+                 "product W_1 W_2 ... W_L in that order, and every bias is carried through the "
+                 "layers after it")
+HINT_LINEAR = ("a deep network without non-linearities is one linear map: it can only draw a "
+               "straight decision boundary, so its accuracy on circles stays near chance")
+HINT_STEP = ("two ReLUs make a step: (relu(x - a) - relu(x - b)) / (b - a) is 0 for x <= a, "
+             "1 for x >= b and the line (x - a) / (b - a) in between")
+
+
+def _ref(name):
+    return _reference(MODULE, name)
+
+
+def _mlp():
+    return _reference_module("mlp")
+
+
+def _value_error(r, what, hint):
+    if r.ok:
+        raise Fail(f"{what} returned {judge.short(r.value, 80)}, expected it to raise ValueError.\n"
+                   f"Hint: {hint}")
+    if r.error_kind != "exception" or "ValueError" not in (r.error or ""):
+        raise Fail(f"{what} {r.error}; expected ValueError.\nHint: {hint}")
+
+
+def _stack(key, dims, n=None):
+    g = judge.rng(f"linear_collapse.{key}")
+    weights = [g.normal(0, 1 / np.sqrt(a), (a, b)) for a, b in zip(dims[:-1], dims[1:])]
+    biases = [g.normal(0, 1, b) for b in dims[1:]]
+    x = g.normal(0, 1, (n, dims[0])) if n else None
+    return x, weights, biases
+
+
+# =========================================================================================
+# linear_forward
+# =========================================================================================
+
+def _forward(sub, x, weights, biases):
+    what = judge.call_text("linear_forward", x, weights, biases)
+    r = judge.call(sub, MODULE, "linear_forward", x, weights, biases)
+    got = judge.returned(r, what)
+    expected = _ref("linear_forward")(x, weights, biases)
+    judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-10,
+                       atol=1e-12, hint="h_0 = x, then h_l = h_{l-1} @ W_l + b_l for every layer "
+                                        "in order, with no activation; return h_L.")
+    return r
+
+
+@pytest.mark.check(kind="correctness", points=points("linear_forward.values"), public=True,
+                   function="linear_forward", name="linear_forward: a small 2-layer stack")
+def test_linear_forward_values(sub):
+    x = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
+    weights = [np.array([[1.0, 0.0, 2.0], [-1.0, 1.0, 0.5]]), np.array([[1.0], [2.0], [-1.0]])]
+    biases = [np.array([0.5, -1.0, 0.0]), np.array([3.0])]
+    _forward(sub, x, weights, biases)
+
+
+@pytest.mark.check(kind="correctness", points=points("linear_forward.random"),
+                   function="linear_forward",
+                   name="linear_forward: seeded random 4-layer stack of different widths")
+def test_linear_forward_random(sub):
+    _forward(sub, *_stack("forward.random", (4, 6, 3, 5, 2), n=9))
+
+
+@pytest.mark.check(kind="correctness", points=points("linear_forward.forms"),
+                   function="linear_forward", name="linear_forward: one row (d_0,), one layer")
+def test_linear_forward_forms(sub):
+    x, w, b = _stack("forward.forms", (3, 4, 2), n=1)
+    x1, w1, b1 = _stack("forward.one", (5, 3), n=4)
+    judge.all_of(lambda: _forward(sub, x[0], w, b), lambda: _forward(sub, x1, w1, b1))
+
+
+@pytest.mark.check(kind="behaviour", points=points("linear_forward.pure"),
+                   function="linear_forward",
+                   name="linear_forward: leaves x, weights and biases untouched")
+def test_linear_forward_pure(sub):
+    x, w, b = _stack("forward.random", (4, 6, 3, 5, 2), n=9)
+    r = judge.call(sub, MODULE, "linear_forward", x, w, b)
+    judge.expect_pure(r, (x, w, b), judge.call_text("linear_forward", x, w, b))
+
+
+# =========================================================================================
+# collapse
+# =========================================================================================
+
+def _collapse(sub, weights, biases):
+    """The student's (W, b) for the stack, checked for form; ``Fail`` otherwise."""
+    what = judge.call_text("collapse", weights, biases)
+    r = judge.call(sub, MODULE, "collapse", weights, biases)
+    got = judge.returned(r, what)
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise Fail(f"{what} returned {judge.short(got, 80)}, expected the pair (W, b).")
+    d0, dL = weights[0].shape[0], weights[-1].shape[1]
+    W = judge.real_array(got[0], what + "[0] (W)", (d0, dL))
+    b = judge.real_array(got[1], what + "[1] (b)", (dL,))
+    return what, r, W, b
+
+
+def _collapse_values(sub, weights, biases):
+    what, r, W, b = _collapse(sub, weights, biases)
+    W_ref, b_ref = _ref("collapse")(weights, biases)
+    judge.expect_close(W, W_ref, what + "[0] (W)", rtol=1e-9, atol=1e-12, hint=HINT_COLLAPSE + ".")
+    judge.expect_close(b, b_ref, what + "[1] (b)", rtol=1e-9, atol=1e-12, hint=HINT_COLLAPSE + ".")
+
+
+@pytest.mark.check(kind="correctness", points=points("collapse.values"), function="collapse",
+                   name="collapse: (W, b) of a seeded random 4-layer stack")
+def test_collapse_values(sub):
+    _, w, b = _stack("collapse.values", (3, 5, 4, 6, 2))
+    _collapse_values(sub, w, b)
+
+
+@pytest.mark.check(kind="correctness", points=points("collapse.square"), function="collapse",
+                   name="collapse: square layers (the product's order matters)")
+def test_collapse_square(sub):
+    _, w, b = _stack("collapse.square", (3, 3, 3, 3))
+    _collapse_values(sub, w, b)
+
+
+@pytest.mark.check(kind="correctness", points=points("collapse.one_layer"), function="collapse",
+                   name="collapse: one layer collapses to itself")
+def test_collapse_one_layer(sub):
+    _, w, b = _stack("collapse.one", (4, 3))
+    _collapse_values(sub, w, b)
+
+
+@pytest.mark.check(kind="behaviour", points=points("collapse.exact"), function="collapse",
+                   name="collapse: the one layer reproduces the deep stack on fresh inputs")
+def test_collapse_exact(sub):
+    _, w, b = _stack("collapse.exact", (2, 8, 8, 8, 8, 3))
+    what, r, W, bias = _collapse(sub, w, b)
+    x = judge.rng("linear_collapse.collapse.fresh").normal(0, 2, (50, 2))
+    h = x
+    for Wl, bl in zip(w, b):   # the grader's own forward pass of the stack
+        h = h @ Wl + bl
+    got = x @ W + bias
+    bad = ~np.isclose(got, h, rtol=1e-9, atol=1e-9)
+    if bad.any():
+        i = np.argwhere(bad)[0]
+        raise Fail(f"{what} returned (W, b), but on {int(bad.any(axis=1).sum())} of 50 fresh inputs "
+                   f"x @ W + b differs from the stack's output, e.g. at x = {judge.short(x[i[0]])}: "
+                   f"the stack gives {h[tuple(i)]!r}, x @ W + b gives {got[tuple(i)]!r}.\n"
+                   f"Hint: {HINT_COLLAPSE}: a stack of affine layers IS one affine layer.")
+
+
+@pytest.mark.check(kind="behaviour", points=points("collapse.pure"), function="collapse",
+                   name="collapse: leaves weights and biases untouched")
+def test_collapse_pure(sub):
+    _, w, b = _stack("collapse.values", (3, 5, 4, 6, 2))
+    judge.expect_pure(judge.call(sub, MODULE, "collapse", w, b), (w, b),
+                      judge.call_text("collapse", w, b))
+
+
+# =========================================================================================
+# relu_ramp
+# =========================================================================================
+
+def _ramp(sub, x, a, b, *, rtol=1e-9, atol=1e-12):
+    what = judge.call_text("relu_ramp", x, a, b)
+    got = judge.returned(judge.call(sub, MODULE, "relu_ramp", x, a, b), what)
+    with np.errstate(all="ignore"):
+        expected = np.asarray(_ref("relu_ramp")(x, a, b), dtype=np.float64)
+    got = judge.real_array(got, what, expected.shape)
+    hint = HINT_STEP + "."
+    if got.shape == expected.shape and b - a != 1 and np.allclose(
+            got, expected * (b - a), rtol=1e-9, atol=1e-12, equal_nan=True):
+        hint = f"your ramp rises to b - a = {b - a:g}, not to 1: divide by (b - a). " + hint
+    judge.expect_close(got, expected, what, rtol=rtol, atol=atol, inputs=x, hint=hint)
+    return got
+
+
+@pytest.mark.check(kind="correctness", points=points("relu_ramp.values"), public=True,
+                   function="relu_ramp", name="relu_ramp: values for a = 0, b = 1")
+def test_relu_ramp_values(sub):
+    _ramp(sub, np.array([-2.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 3.0]), 0.0, 1.0)
+
+
+@pytest.mark.check(kind="correctness", points=points("relu_ramp.bounds"), function="relu_ramp",
+                   name="relu_ramp: other a < b (the ramp always rises to 1)")
+def test_relu_ramp_bounds(sub):
+    g = judge.rng("linear_collapse.relu_ramp.bounds")
+    cases = [(-2.0, 3.0), (1.5, 1.75), (-0.3, -0.1), (10.0, 40.0)]
+    judge.all_of(*[lambda a=a, b=b: _ramp(sub, np.sort(g.uniform(a - (b - a), b + (b - a), 25)), a, b)
+                   for a, b in cases])
+
+
+@pytest.mark.check(kind="correctness", points=points("relu_ramp.edges"), function="relu_ramp",
+                   name="relu_ramp: x = a, x = b, far out, -inf and NaN")
+def test_relu_ramp_edges(sub):
+    a, b = -1.0, 2.0
+    x = np.array([a, b, a - 1e-9, b + 1e-9, -1e6, 1e6, 1e12, -np.inf, np.nan])
+    # The literal difference of two ReLUs is 1 + O(eps |x| / (b - a)) far right of b.
+    got = _ramp(sub, x, a, b, rtol=1e-9, atol=1e-9)
+    if got[0] != 0.0 or abs(got[1] - 1.0) > 1e-12:
+        raise Fail(f"relu_ramp(x, {a}, {b}) gives {got[0]!r} at x = a and {got[1]!r} at x = b, "
+                   f"expected 0 and 1.\nHint: {HINT_STEP}.")
+
+
+@pytest.mark.check(kind="correctness", points=points("relu_ramp.shapes"), function="relu_ramp",
+                   name="relu_ramp: a number, a 0-d array and a 2-D array keep their shape")
+def test_relu_ramp_shapes(sub):
+    judge.all_of(lambda: _ramp(sub, 0.5, 0.0, 2.0),
+                 lambda: _ramp(sub, np.array(3.0), 0.0, 2.0),
+                 lambda: _ramp(sub, np.linspace(-1, 3, 12).reshape(3, 4), 0.0, 2.0))
+
+
+@pytest.mark.check(kind="correctness", points=points("relu_ramp.errors"), function="relu_ramp",
+                   name="relu_ramp: ValueError unless a < b")
+def test_relu_ramp_errors(sub):
+    x = np.array([0.0, 1.0, 2.0])
+    cases = [(2.0, 1.0), (1.0, 1.0), (np.nan, 1.0)]
+    judge.all_of(*[lambda a=a, b=b: _value_error(
+        judge.call(sub, MODULE, "relu_ramp", x, a, b), judge.call_text("relu_ramp", x, a, b),
+        "the ramp needs a < b (else there is no step, or it falls): raise ValueError; "
+        "'if not a < b' also catches a NaN bound.") for a, b in cases])
+
+
+@pytest.mark.check(kind="behaviour", points=points("relu_ramp.step"), function="relu_ramp",
+                   name="relu_ramp: two ReLUs make a step: 0 left of a, 1 right of b, linear between")
+def test_relu_ramp_step(sub):
+    a, b = 0.5, 1.25
+    x = np.linspace(-2.0, 4.0, 601)
+    what = judge.call_text("relu_ramp", x, a, b)
+    y = judge.real_array(judge.returned(judge.call(sub, MODULE, "relu_ramp", x, a, b), what),
+                         what, x.shape).astype(np.float64)
+    left, right, mid = x <= a, x >= b, (x > a) & (x < b)
+    problems = []
+    if np.any(y[left] != 0):
+        problems.append(f"left of a it is not 0 (e.g. {y[left][y[left] != 0][0]!r})")
+    if np.any(np.abs(y[right] - 1) > 1e-12):
+        problems.append(f"right of b it is not 1 (e.g. {y[right][np.abs(y[right] - 1) > 1e-12][0]!r})")
+    if not np.allclose(y[mid], (x[mid] - a) / (b - a), rtol=1e-9, atol=1e-12):
+        problems.append("between a and b it is not the line (x - a) / (b - a)")
+    if np.any(np.diff(y) < 0):
+        problems.append("it is not non-decreasing")
+    if problems:
+        raise Fail(f"{what}: " + "; ".join(problems) + f".\nHint: {HINT_STEP}; the closer a and b, "
+                   "the sharper the step.")
+
+
+# =========================================================================================
+# step_approximation and sum_of_steps
+# =========================================================================================
+
+def _steps(sub, *args, **kwargs):
+    what = judge.call_text("step_approximation", *args, **kwargs)
+    res = judge.returned(judge.run(sub, MODULE, "step_approximation", *args,
+                                   timeout=None, **kwargs), what)
+    n = args[0]
+    out = {k: judge.float_array(judge.entry(res, (k,), what), f'{what}["{k}"]', (n,))
+           for k in ("a", "b", "heights")}
+    out["offset"] = float(judge.float_array(judge.entry(res, ("offset",), what),
+                                            f'{what}["offset"]', ()))
+    return what, out
+
+
+def _steps_values(sub, n, f=None, lo=0.0, hi=2 * np.pi):
+    args = (n,) if f is None else (n, FunctionRef(f"numpy.{f}"), lo, hi)
+    what, got = _steps(sub, *args)
+    expected = _ref("step_approximation")(n, getattr(np, f or "sin"), lo, hi)
+    for k in ("a", "b", "heights", "offset"):
+        judge.expect_close(np.asarray(got[k]), np.asarray(expected[k], dtype=float), f'{what}["{k}"]',
+                           rtol=1e-9, atol=1e-12,
+                           hint="knots t = np.linspace(lo, hi, n_steps + 1); ramp i rises from "
+                                "t[i] to t[i+1] by f(t[i+1]) - f(t[i]); offset = f(lo).")
+
+
+@pytest.mark.check(kind="correctness", points=points("step_approximation.values"), public=True,
+                   function="step_approximation",
+                   name="step_approximation: 5 steps of sin on [0, 2 pi]")
+def test_step_approximation_values(sub):
+    _steps_values(sub, 5)
+
+
+@pytest.mark.check(kind="correctness", points=points("step_approximation.arguments"),
+                   function="step_approximation",
+                   name="step_approximation: another f, lo and hi are used")
+def test_step_approximation_arguments(sub):
+    judge.all_of(lambda: _steps_values(sub, 7, "cos", -1.0, 2.0),
+                 lambda: _steps_values(sub, 3, "exp", 0.5, 1.5))
+
+
+@pytest.mark.check(kind="correctness", points=points("step_approximation.errors"),
+                   function="step_approximation",
+                   name="step_approximation: ValueError for n_steps < 1 or lo >= hi")
+def test_step_approximation_errors(sub):
+    sin = FunctionRef("numpy.sin")
+    cases = [((0,), "at least one step"), ((3, sin, 1.0, 1.0), "lo < hi"),
+             ((3, sin, 2.0, 1.0), "lo < hi")]
+    judge.all_of(*[lambda a=a, why=why: _value_error(
+        judge.run(sub, MODULE, "step_approximation", *a), judge.call_text("step_approximation", *a),
+        f"{why}: raise ValueError.") for a, why in cases])
+
+
+def _own_sum(x, steps):
+    """The grader's own g(x) = offset + sum_i heights[i] * ramp(x, a[i], b[i])."""
+    total = np.full(np.shape(x), steps["offset"], dtype=np.float64)
+    for a, b, h in zip(steps["a"], steps["b"], steps["heights"]):
+        if not a < b:
+            raise Fail(f"a ramp from a = {a!r} to b = {b!r}: every ramp needs a < b.")
+        total += h * np.clip((x - a) / (b - a), 0.0, 1.0)
+    return total
+
+
+@pytest.mark.check(kind="experiment", points=points("step_approximation.shrinks"),
+                   function="step_approximation",
+                   name="step_approximation: the error of a sum of ReLU steps shrinks like 1/n^2")
+def test_step_approximation_shrinks(sub):
+    grid = np.linspace(0.0, 2 * np.pi, 20001)
+    errors = []
+    for n in (4, 8, 16, 32, 64):
+        what, steps = _steps(sub, n)
+        knots = np.linspace(0.0, 2 * np.pi, n + 1)
+        at_knots = _own_sum(knots, steps)   # rebuilt by the grader from the returned arrays
+        if not np.allclose(at_knots, np.sin(knots), rtol=0, atol=1e-12):
+            raise Fail(f"{what}: rebuilt by the grader, offset + sum of heights * ramps does not "
+                       f"pass through sin at the knots (largest miss "
+                       f"{np.abs(at_knots - np.sin(knots)).max():.3g}).\nHint: at every knot the "
+                       "steps taken so far must add up to f(t_k): heights are differences of f "
+                       "at consecutive knots, offset = f(lo).")
+        err = np.abs(_own_sum(grid, steps) - np.sin(grid)).max()
+        bound = (2 * np.pi) ** 2 / (8 * n ** 2)
+        if err > bound * (1 + 1e-9):
+            raise Fail(f"{what}: the largest error on [0, 2 pi] is {err:.4g}, above the "
+                       f"interpolation bound (hi - lo)^2 max|f''| / (8 n^2) = {bound:.4g}.\n"
+                       "Hint: between knots the sum of steps is the straight line through f at "
+                       "the two knots.")
+        errors.append(err)
+    if not all(e2 < e1 for e1, e2 in zip(errors, errors[1:])):
+        raise Fail("step_approximation(n) for n = 4, 8, 16, 32, 64: the errors "
+                   f"{judge.short(np.round(errors, 5))} do not shrink as the number of steps grows."
+                   "\nHint: a sum of more, narrower ReLU steps approximates f better: the universal "
+                   "approximation picture.")
+
+
+def _own_steps(key, n=6):
+    g = judge.rng(f"linear_collapse.{key}")
+    a = np.sort(g.uniform(-3, 3, n))
+    return {"a": a, "b": a + g.uniform(0.1, 2.0, n), "heights": g.normal(0, 1, n),
+            "offset": float(g.normal())}
+
+
+def _sum(sub, x, steps):
+    what = judge.call_text("sum_of_steps", x, steps)
+    got = judge.returned(judge.call(sub, MODULE, "sum_of_steps", x, steps), what)
+    expected = _ref("sum_of_steps")(x, steps)
+    judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-9,
+                       atol=1e-12, inputs=x, hint="offset + sum over i of heights[i] * "
+                       "relu_ramp(x, a[i], b[i]); the steps may overlap and have any widths.")
+
+
+@pytest.mark.check(kind="correctness", points=points("sum_of_steps.values"),
+                   function="sum_of_steps", name="sum_of_steps: overlapping steps of any widths")
+def test_sum_of_steps_values(sub):
+    _sum(sub, np.linspace(-4, 6, 41), _own_steps("sum.values"))
+
+
+@pytest.mark.check(kind="correctness", points=points("sum_of_steps.forms"),
+                   function="sum_of_steps", name="sum_of_steps: a number and a 2-D x keep their shape")
+def test_sum_of_steps_forms(sub):
+    steps = _own_steps("sum.forms", 3)
+    judge.all_of(lambda: _sum(sub, 0.25, steps),
+                 lambda: _sum(sub, np.linspace(-3, 5, 10).reshape(2, 5), steps))
+
+
+@pytest.mark.check(kind="behaviour", points=points("sum_of_steps.approximates"),
+                   function="sum_of_steps",
+                   name="sum_of_steps: 32 steps of sin approximate sin")
+def test_sum_of_steps_approximates(sub):
+    steps = _ref("step_approximation")(32)
+    x = np.linspace(0.0, 2 * np.pi, 501)
+    what = judge.call_text("sum_of_steps", x, "step_approximation(32) (the grader's)")
+    got = judge.real_array(judge.returned(judge.call(sub, MODULE, "sum_of_steps", x, steps), what),
+                           what, x.shape)
+    err = np.abs(got - np.sin(x)).max()
+    if not err <= (2 * np.pi) ** 2 / (8 * 32 ** 2):
+        raise Fail(f"{what}: the largest error against sin is {err:.3g}, expected at most "
+                   f"{(2 * np.pi) ** 2 / (8 * 32 ** 2):.3g} (piecewise-linear interpolation).\n"
+                   "Hint: offset + sum of heights[i] * relu_ramp(x, a[i], b[i]).")
+
+
+# =========================================================================================
+# circles_experiment
+# =========================================================================================
+
+def _circles(sub, seed):
+    """The returned result, its data checked against the contract; ``Fail`` otherwise."""
+    what = judge.call_text("circles_experiment", seed=seed, **CIRCLES_KW)
+    res = judge.returned(judge.run(sub, MODULE, "circles_experiment", seed=seed, **CIRCLES_KW), what)
+    sizes = _reference_module(MODULE).CIRCLES_SIZES
+    x = judge.float_array(judge.entry(res, ("x",), what), what + '["x"]', (256, 2))
+    y = judge.float_array(judge.entry(res, ("y",), what), what + '["y"]', (256,))
+    nets = {}
+    for name in ("identity", "relu"):
+        w = judge.entry(res, (name, "weights"), what)
+        b = judge.entry(res, (name, "biases"), what)
+        if not isinstance(w, list) or not isinstance(b, list) or len(w) != len(sizes) - 1 \
+                or len(b) != len(sizes) - 1:
+            raise Fail(f'{what}["{name}"]: "weights" and "biases" must be lists of '
+                       f"{len(sizes) - 1} arrays (one per layer of {sizes}), got "
+                       f"{judge.short(w, 60)} and {judge.short(b, 60)}.")
+        w = [judge.float_array(Wl, f'{what}["{name}"]["weights"][{i}]', (a, c))
+             for i, (Wl, a, c) in enumerate(zip(w, sizes[:-1], sizes[1:]))]
+        b = [judge.float_array(bl, f'{what}["{name}"]["biases"][{i}]', (c,))
+             for i, (bl, c) in enumerate(zip(b, sizes[1:]))]
+        losses = judge.float_array(judge.entry(res, (name, "losses"), what),
+                                   f'{what}["{name}"]["losses"]', (CIRCLES_KW["steps"],))
+        nets[name] = (w, b, losses)
+    return what, res, x, y, nets
+
+
+@pytest.mark.check(kind="experiment", points=points("circles_experiment.data"),
+                   function="circles_experiment",
+                   name="circles_experiment: the contract's data, network shapes and seed")
+def test_circles_experiment_data(sub):
+    make_circles = _reference("datasets", "make_circles")
+
+    def part(seed):
+        what, res, x, y, nets = _circles(sub, seed)
+        x_ref, y_ref = make_circles(256, seed=seed)
+        if not (np.array_equal(x, x_ref) and np.array_equal(y, y_ref)):
+            raise Fail(f'{what}: "x" and "y" are not make_circles(256, seed={seed}).\nHint: keep '
+                       "the given first line; train on that data.")
+        if judge.entry(res, ("seed",), what) != seed:
+            raise Fail(f'{what}["seed"] is {judge.short(res["seed"], 30)}, expected {seed}.')
+
+    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
+
+
+def _loss(x, y, w, b, name):
+    mlp = _mlp()
+    with np.errstate(all="ignore"):
+        return mlp.loss_and_grads(x, y, w, b, *mlp.ACTIVATIONS[name])
+
+
+def _check_training(what, x, y, w, b, losses, name, start, lr, label):
+    """``Fail`` unless ``losses`` is the curve of ``mlp.train`` from ``start`` at ``lr`` and
+    (w, b) are the parameters it ended at (checked at both ends of the curve)."""
+    w0, b0 = start
+    loss0, gw, gb = _loss(x, y, w0, b0, name)
+    if not np.isclose(losses[0], loss0, rtol=1e-9, atol=1e-12):
+        raise Fail(f"{what}: {label} losses[0] is {losses[0]!r}, but the loss of the starting "
+                   f"parameters (recomputed by the grader) is {loss0!r}: training did not start "
+                   "from the contract's start, or the losses are not its own.\nHint: start from "
+                   "init_params(...) with the experiment's seed and train with mlp.train; return "
+                   "the losses it records.")
+    if len(losses) > 1:
+        loss1 = _loss(x, y, [p - lr * g for p, g in zip(w0, gw)],
+                      [p - lr * g for p, g in zip(b0, gb)], name)[0]
+        if not np.isclose(losses[1], loss1, rtol=1e-7, atol=1e-12):
+            raise Fail(f"{what}: {label} losses[1] is {losses[1]!r}, but one gradient step at "
+                       f"lr = {lr:g} from the start gives loss {loss1!r} (recomputed by the grader): "
+                       f"this is not {label} gradient descent at that learning rate.")
+    final = _loss(x, y, w, b, name)[0]
+    if not (np.isfinite(final) and abs(final - losses[-1]) <= 0.05 * abs(losses[-1]) + 1e-3):
+        raise Fail(f"{what}: the {label} parameters it returned have loss {final:.4g} "
+                   f"(recomputed by the grader), but the last recorded loss is {losses[-1]:.4g}: "
+                   "the returned parameters are not the ones training ended at.\nHint: return "
+                   "the weights and biases mlp.train returns.")
+
+
+@pytest.mark.check(kind="experiment", points=points("circles_experiment.trained"),
+                   function="circles_experiment",
+                   name="circles_experiment: both networks really trained from the same start")
+def test_circles_experiment_trained(sub):
+    mlp = _mlp()
+    sizes = _reference_module(MODULE).CIRCLES_SIZES
+
+    def part(seed):
+        what, res, x, y, nets = _circles(sub, seed)
+        start = mlp.init_params(sizes, seed=seed)
+        for name, (w, b, losses) in nets.items():
+            _check_training(what, x, y, w, b, losses, name, start, CIRCLES_KW["lr"],
+                            f'the "{name}" network\'s')
+
+    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
+
+
+def _accuracy(w, b, name):
+    mlp = _mlp()
+    x, y = _reference("datasets", "make_circles")(FRESH[0], seed=FRESH[1])
+    with np.errstate(all="ignore"):
+        logits = mlp.forward(x, w, b, mlp.ACTIVATIONS[name][0])[0]
+    return float(np.mean((logits > 0) == y)), x, logits
+
+
+@pytest.mark.check(kind="experiment", points=points("circles_experiment.linear"),
+                   function="circles_experiment",
+                   name="circles_experiment: the deep identity network is one linear map, near chance")
+def test_circles_experiment_linear(sub):
+    def part(seed):
+        what, res, x, y, nets = _circles(sub, seed)
+        w, b, _ = nets["identity"]
+        acc, fresh, logits = _accuracy(w, b, "identity")
+        W, c = _ref("collapse")(w, b)   # the grader's own collapse of the returned network
+        if not np.allclose(logits, (fresh @ W + c)[:, 0], rtol=1e-9, atol=1e-9):
+            raise Fail(f'{what}: the "identity" network is not affine: its logits on fresh '
+                       "points differ from those of its collapsed layer x @ W + b.\nHint: train "
+                       'it with mlp.ACTIVATIONS["identity"] (no non-linearity).')
+        if acc > LINEAR_AT_MOST:
+            raise Fail(f'{what}: the "identity" network gets {acc:.3f} of {FRESH[0]} fresh circle '
+                       f"points right (measured by the grader), expected at most {LINEAR_AT_MOST}."
+                       f"\nHint: {HINT_LINEAR}.")
+
+    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
+
+
+@pytest.mark.check(kind="experiment", points=points("circles_experiment.relu"),
+                   function="circles_experiment",
+                   name="circles_experiment: the same network with ReLU separates fresh circles")
+def test_circles_experiment_relu(sub):
+    def part(seed):
+        what, res, x, y, nets = _circles(sub, seed)
+        w, b, _ = nets["relu"]
+        acc = _accuracy(w, b, "relu")[0]
+        if acc < RELU_AT_LEAST:
+            raise Fail(f'{what}: the "relu" network gets {acc:.3f} of {FRESH[0]} fresh circle points '
+                       f"right (measured by the grader with its own forward pass), expected at "
+                       f"least {RELU_AT_LEAST}.\nHint: the non-linearity is what lets depth draw a "
+                       'closed boundary: train with mlp.ACTIVATIONS["relu"] from the same start.')
+
+    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
+
+
+@pytest.mark.check(kind="experiment", points=points("circles_experiment.figure"),
+                   function="circles_experiment",
+                   name="circles_experiment: circles_figure draws both decision boundaries")
+def test_circles_experiment_figure(sub, figures):
+    seed = CIRCLES_SEEDS[0]
+    fig = judge.returned(judge.run(sub, MODULE, "circles_figure", seed),
+                         judge.call_text("circles_figure", seed))
+    figures["circles.png"] = judge.figure_png(fig, judge.call_text("circles_figure", seed), 3)
