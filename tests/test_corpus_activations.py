@@ -1,0 +1,84 @@
+"""The hidden checks of activations.py and derivatives.py against a corpus of submissions.
+
+Each buggy submission (the reference with one function swapped, tests/corpus/activation_bugs.py)
+must lose points on every function it breaks, and nothing on any function outside
+``breaks + also``; each different-but-correct one must earn full marks. Only the checks of
+these two modules are run (no other module uses them), so every function they exercise is
+covered by the "nothing else lost" assertion.
+"""
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from autograder import runner
+from tests.corpus import build
+from tests.corpus.activation_bugs import BUGS, CORRECT
+
+SELECT = "test_activations or test_derivatives"
+VARIANTS = {v.id: v for v in [*BUGS, *CORRECT]}
+
+
+def _grade_one(variant_id, folder):
+    """Build and grade one variant (in a pool process; a sandbox start is most of it)."""
+    return runner.grade(build(VARIANTS[variant_id], Path(folder) / variant_id), select=SELECT)
+
+
+@pytest.fixture(scope="module")
+def graded(request, tmp_path_factory):
+    """Every selected variant graded once, on all cores at once: id -> GradeResult."""
+    wanted = [item.callspec.params["variant"].id for item in request.session.items
+              if item.module is request.module and hasattr(item, "callspec")
+              and "variant" in item.callspec.params]
+    folder = tmp_path_factory.mktemp("corpus")
+    workers = max(1, min(len(wanted), os.cpu_count() or 1, 4))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {i: pool.submit(_grade_one, i, str(folder)) for i in dict.fromkeys(wanted)}
+        return {i: f.result() for i, f in futures.items()}
+
+
+def _grade(variant, graded):
+    result = graded[variant.id]
+    assert result.internal == [], result.internal
+    assert result.tests, "no checks ran"
+    return result
+
+
+def _lost(result):
+    return {f: (s, m) for f, (s, m) in result.by_function().items() if s < m}
+
+
+def test_corpus_is_big_and_covers_every_function():
+    from autograder.reference import module
+
+    functions = {n for m in ("activations", "derivatives") for n, v in vars(module(m)).items()
+                 if callable(v) and not n.startswith("_") and getattr(v, "__module__", m) == m}
+    broken = {f for v in BUGS for f in v.breaks}
+    assert len({v.id for v in BUGS}) == len(BUGS) >= 30
+    assert len({v.id for v in CORRECT}) == len(CORRECT) >= 6
+    assert functions <= broken, sorted(functions - broken)
+
+
+@pytest.mark.parametrize("variant", BUGS, ids=[v.id for v in BUGS])
+def test_bug_costs_points_where_it_should_and_nowhere_else(variant, graded):
+    result = _grade(variant, graded)
+    lost = _lost(result)
+    missed = [f for f in variant.breaks if f not in lost]
+    assert not missed, f"{variant.id} ({variant.why}) cost nothing on {missed}"
+    extra = sorted(set(lost) - set(variant.breaks) - set(variant.also))
+    assert not extra, (f"{variant.id} ({variant.why}) also cost points on {extra}:\n"
+                       + "\n".join(f"{t.name}: {t.output}" for t in result.tests
+                                   if t.function in extra and not t.passed))
+    for t in result.tests:
+        if not t.passed:
+            assert t.output.strip(), f"{t.name} failed without a message"
+            assert "def " not in t.output and "assert " not in t.output, t.output
+
+
+@pytest.mark.parametrize("variant", CORRECT, ids=[v.id for v in CORRECT])
+def test_correct_alternative_earns_full_marks(variant, graded):
+    result = _grade(variant, graded)
+    failed = [f"{t.name}: {t.output}" for t in result.tests if not t.passed]
+    assert not failed, f"{variant.id} ({variant.why}) lost points:\n" + "\n".join(failed)
