@@ -1,0 +1,260 @@
+# Student version of linear_collapse.py, generated from the reference solution.
+# Replace every `raise NotImplementedError` with your code; keep the names and signatures.
+"""Exercise: where a deep network's power comes from.
+
+Two ideas from the lecture's opening:
+
+1. Without a non-linearity, depth adds nothing. A stack of affine layers
+   h -> h @ W_1 + b_1 -> ... -> h @ W_L + b_L is itself one affine map (``collapse``), so
+   a deep "linear" network can only draw a straight decision boundary and fails on
+   concentric circles, while the same network with ReLU units separates them
+   (``circles_experiment``).
+2. With ReLU, the difference of two units is a (soft) step (``relu_ramp``), and a sum of
+   steps approximates any continuous 1-D function, better and better as their number
+   grows: the "towers" picture behind the universal approximation theorem
+   (``step_approximation``, ``sum_of_steps``).
+
+Row-vector convention throughout (SPEC.md): a layer maps h (n, d_in) to h @ W + b, with
+W of shape (d_in, d_out) and b of shape (d_out,).
+
+Run ``python linear_collapse.py OUT_DIR`` to write the figures as PNG files.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from datasets import make_circles
+from mlp import ACTIVATIONS, init_params, predict_proba, train
+
+# The deep network of the circles experiment: 2 inputs, 4 hidden layers of 16 units, 1 logit.
+CIRCLES_SIZES = (2, 16, 16, 16, 16, 1)
+N_POINTS = 256
+
+
+def linear_forward(x, weights, biases):
+    """Output of a stack of affine layers with no activation between them.
+
+    h_0 = x, h_l = h_{l-1} @ W_l + b_l for l = 1..L; returns h_L.
+
+    Parameters
+    ----------
+    x : array (n, d_0), one input per row (a single row of shape (d_0,) works too).
+    weights : list of L arrays, W_l of shape (d_{l-1}, d_l), L >= 1.
+    biases : list of L arrays, b_l of shape (d_l,).
+
+    Returns
+    -------
+    array (n, d_L) (or (d_L,) for a single row).
+
+    The lecture's point: every layer is linear in its input, so the whole stack is as
+    well; ``collapse`` computes the single layer it equals.
+    """
+    # TODO: your code here (read the docstring above)
+    raise NotImplementedError("linear_forward")
+
+
+def collapse(weights, biases):
+    """The single affine layer equal to a stack of affine layers.
+
+    Substituting one layer into the next,
+    (h @ W_1 + b_1) @ W_2 + b_2 = h @ (W_1 W_2) + (b_1 W_2 + b_2),
+    and so on down the stack: W = W_1 W_2 ... W_L and b = (...(b_1 W_2 + b_2) W_3 ...) W_L + b_L.
+    So ``linear_forward(x, weights, biases)`` equals ``x @ W + b`` for every x (up to
+    rounding): a deep network without non-linearities is a linear model.
+
+    Parameters
+    ----------
+    weights, biases : as in ``linear_forward`` (L >= 1 layers).
+
+    Returns
+    -------
+    (W, b) : new arrays of shapes (d_0, d_L) and (d_L,); the inputs are not modified and
+    not aliased (even for L = 1).
+    """
+    # TODO: your code here (read the docstring above)
+    raise NotImplementedError("collapse")
+
+
+def relu_ramp(x, a, b):
+    """A soft step made of two ReLUs: (relu(x - a) - relu(x - b)) / (b - a).
+
+    0 for x <= a, 1 for x >= b, and the straight line (x - a) / (b - a) in between. Two
+    ReLU units with the same slope and different offsets, one subtracted from the other,
+    give this ramp; the closer a and b, the sharper the step. Sums of such steps build
+    any continuous function (``sum_of_steps``), which is why a single ReLU layer is
+    already a universal approximator.
+
+    Parameters
+    ----------
+    x : number or array of any shape.
+    a, b : numbers with a < b; anything else (a >= b, NaN) raises ValueError.
+
+    Returns
+    -------
+    array shaped like ``np.asarray(x)``, values in [0, 1], exactly 0 for x <= a and
+    exactly 1 for x >= b (also for x = -inf and +inf); NaN stays NaN.
+    """
+    # TODO: your code here (read the docstring above)
+    raise NotImplementedError("relu_ramp")
+
+
+def circles_experiment(seed=0, lr=0.1, steps=500):
+    """Train the same deep network on concentric circles, linear and with ReLU.
+
+    Data: ``make_circles(256, seed=seed)`` (noise 0.1, factor 0.5). Network: sizes
+    ``CIRCLES_SIZES`` = (2, 16, 16, 16, 16, 1), i.e. four hidden layers, started from the
+    same ``init_params(CIRCLES_SIZES, seed=seed)`` for both runs, trained by
+    ``mlp.train`` with learning rate ``lr`` for ``steps`` full-batch steps: once with the
+    identity as hidden activation, once with ReLU (``mlp.ACTIVATIONS``).
+
+    The identity network collapses into one affine layer (``collapse``): its decision
+    boundary is a straight line, and no line separates a disc from the ring around it
+    (the best one gets about two thirds right; gradient descent on the cross-entropy
+    stays near chance, 0.5). The ReLU network learns a closed boundary and gets about
+    99% of fresh points right.
+
+    Returns
+    -------
+    dict with
+      "x" : float64 (256, 2), "y" : int64 (256,), the training data;
+      "seed" : int, the seed used for the data and the initialisation;
+      "identity", "relu" : each a dict with "weights" and "biases" (lists of 5 arrays, the
+        trained parameters, shapes as in ``init_params(CIRCLES_SIZES)``) and "losses"
+        (float64 (steps,), the training loss before each step).
+    """
+    x, y = make_circles(N_POINTS, seed=seed)
+    # TODO: your code here (read the docstring above)
+    raise NotImplementedError("circles_experiment")
+
+
+def step_approximation(n_steps, f=np.sin, lo=0.0, hi=2 * np.pi):
+    """Approximate f on [lo, hi] by a constant plus ``n_steps`` ReLU ramps.
+
+    Split [lo, hi] at the n + 1 equally spaced knots t_0 = lo < t_1 < ... < t_n = hi. Ramp
+    i (i = 0..n-1) rises from t_i to t_{i+1} with height f(t_{i+1}) - f(t_i):
+
+        g(x) = f(t_0) + sum_i (f(t_{i+1}) - f(t_i)) * relu_ramp(x, t_i, t_{i+1})
+
+    At every knot the steps taken so far add up to f(t_k), and between knots g is
+    linear, so g is the piecewise-linear interpolant of f: its error on [lo, hi] is at most
+    max|f''| (hi - lo)^2 / (8 n^2), shrinking as the number of steps grows. Each ramp is
+    two ReLU units, so g is a one-hidden-layer ReLU network with 2n units; a ramp up
+    followed by a ramp down is one of the lecture's "towers".
+
+    Parameters
+    ----------
+    n_steps : int >= 1, the number of ramps (ValueError otherwise).
+    f : vectorised function of a float64 array (e.g. ``np.sin``), called once on the knots.
+    lo, hi : numbers with lo < hi (ValueError otherwise).
+
+    Returns
+    -------
+    dict with "a", "b" (float64 (n_steps,), where each ramp starts and ends: the knots
+    t_0..t_{n-1} and t_1..t_n), "heights" (float64 (n_steps,), each ramp's rise) and
+    "offset" (float, f(lo)): everything ``sum_of_steps`` needs.
+    """
+    # TODO: your code here (read the docstring above)
+    raise NotImplementedError("step_approximation")
+
+
+def sum_of_steps(x, steps):
+    """Evaluate offset + sum_i heights[i] * relu_ramp(x, a[i], b[i]).
+
+    Parameters
+    ----------
+    x : number or array of any shape.
+    steps : dict with "a", "b", "heights" (equal-length 1-D arrays, a[i] < b[i]) and
+        "offset" (a number), as returned by ``step_approximation``.
+
+    Returns
+    -------
+    float64 array shaped like ``np.asarray(x)``.
+    """
+    # TODO: your code here (read the docstring above)
+    raise NotImplementedError("sum_of_steps")
+
+
+def circles_figure(seed=0):
+    """Decision boundaries of the identity and the ReLU network side by side, and their losses.
+
+    Runs ``circles_experiment(seed)``. Three axes: the identity network's decision regions
+    (a straight boundary), the ReLU network's (a closed curve around the inner circle),
+    each titled with its accuracy on 1000 fresh circle points, and both training losses
+    against the step (the identity network's stays near log 2, the loss of a coin flip).
+    """
+    result = circles_experiment(seed)
+    x, y = result["x"], result["y"]
+    x_test, y_test = make_circles(1000, seed=seed + 1)
+    grid = np.linspace(-1.6, 1.6, 201)
+    gx, gy = np.meshgrid(grid, grid)
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, name, label in zip(axes, ("identity", "relu"), ("identity activations", "ReLU activations")):
+        g = ACTIVATIONS[name][0]
+        params = result[name]["weights"], result[name]["biases"]
+        accuracy = np.mean((predict_proba(x_test, *params, g) > 0.5) == y_test)
+        p = predict_proba(points, *params, g).reshape(gx.shape)
+        ax.contourf(gx, gy, p, levels=[0.0, 0.5, 1.0], colors=["#c6dbef", "#fdd0a2"])
+        ax.contour(gx, gy, p, levels=[0.5], colors="k", linewidths=1.5)
+        ax.scatter(*x[y == 0].T, s=10, c="#2171b5", label="outer (y = 0)")
+        ax.scatter(*x[y == 1].T, s=10, c="#d94801", label="inner (y = 1)")
+        ax.set(title=f"{label}, 4 hidden layers\naccuracy on fresh points: {accuracy:.2f}",
+               xlim=(-1.6, 1.6), ylim=(-1.6, 1.6), aspect="equal")
+    axes[0].legend(loc="upper right", fontsize=8)
+    for name, label in (("identity", "identity"), ("relu", "ReLU")):
+        axes[2].plot(result[name]["losses"], label=label)
+    axes[2].axhline(np.log(2), color="gray", linestyle="--", label="log 2 (coin flip)")
+    axes[2].set(title="training loss (binary cross-entropy)", xlabel="gradient step", ylim=(0, None))
+    axes[2].legend()
+    return fig
+
+
+def steps_figure(f=np.sin, lo=0.0, hi=2 * np.pi):
+    """Universal approximation with ReLU steps: building blocks, approximations, error.
+
+    Three axes: the 5 scaled ramps of ``step_approximation(5, f)`` (each a soft step made of
+    two ReLUs) and their sum; f with that coarse approximation and a fine one (20 steps);
+    and the largest error on [lo, hi] against the number of steps, on log-log axes,
+    falling like 1 / n^2.
+    """
+    x = np.linspace(lo, hi, 1001)
+    target = f(x)
+    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3)
+
+    coarse, fine = step_approximation(5, f, lo, hi), step_approximation(20, f, lo, hi)
+    for a, b, height in zip(coarse["a"], coarse["b"], coarse["heights"]):
+        axes[0].plot(x, height * relu_ramp(x, a, b), lw=1)
+    axes[0].plot(x, sum_of_steps(x, coarse), "k", lw=2, label="f(lo) + sum of the 5 steps")
+    axes[0].set(title="5 soft steps: height * relu_ramp(x, a, b)", xlabel="x")
+    axes[0].legend(fontsize=8)
+
+    axes[1].plot(x, target, "k", lw=4, alpha=0.3, label="f")
+    axes[1].plot(x, sum_of_steps(x, coarse), label="5 steps")
+    axes[1].plot(x, sum_of_steps(x, fine), label="20 steps")
+    axes[1].set(title="f and its sum-of-steps approximations", xlabel="x")
+    axes[1].legend(fontsize=8)
+
+    counts = np.array([4, 8, 16, 32, 64, 128])
+    errors = [np.max(np.abs(sum_of_steps(x, step_approximation(n, f, lo, hi)) - target)) for n in counts]
+    axes[2].loglog(counts, errors, "o-", label="max |f - approximation|")
+    axes[2].loglog(counts, errors[0] * (counts[0] / counts) ** 2, "--", color="gray", label="slope -2")
+    axes[2].set(title="error against the number of steps", xlabel="number of steps (2 ReLUs each)")
+    axes[2].legend(fontsize=8)
+    return fig
+
+
+def main(out_dir="out"):
+    """Write circles.png and steps.png to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    circles_figure().savefig(out / "circles.png", dpi=100)
+    steps_figure().savefig(out / "steps.png", dpi=100)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:2])
