@@ -117,7 +117,8 @@ def submission(path: Path):
     if not path.exists():
         raise SubmissionError(f"no such submission: {path}")
     if not path.is_dir() and not zipfile.is_zipfile(path):
-        raise SubmissionError(f"{path} is neither a folder nor a zip file")
+        raise SubmissionError(f"{path} is not a readable zip file" if path.suffix.lower() == ".zip"
+                              else f"{path} is neither a folder nor a zip file")
     folder = Path(tempfile.mkdtemp(prefix="submission-"))
     try:
         folder.chmod(0o755)  # the sandbox's unprivileged uid must read it

@@ -32,6 +32,11 @@ def short(value, width: int = 160) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _item(value) -> str:
+    """A numpy scalar as plain Python shows it (1.5, not np.float64(1.5))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def call_text(function: str, *args, **kwargs) -> str:
     parts = [short(a, 80) for a in args] + [f"{k}={short(v, 40)}" for k, v in kwargs.items()]
     return f"{function}({', '.join(parts)})"
@@ -91,9 +96,10 @@ def expect_close(got, expected, what: str, *, rtol: float, atol: float,
     idx = np.argwhere(bad)[:3] if bad.ndim else [()]
     rows = []
     for i in idx:
-        i = tuple(i)
-        at = f"x={np.asarray(inputs)[i]!r}, " if inputs is not None and np.shape(inputs) == got.shape else ""
-        rows.append(f"  at {at}index {i}: expected {expected[i]!r}, got {got[i]!r}")
+        i = tuple(int(k) for k in i)
+        at = (f"x = {_item(np.asarray(inputs)[i])}, " if inputs is not None
+              and np.shape(inputs) == got.shape else "")
+        rows.append(f"  at {at}index {i}: expected {_item(expected[i])}, got {_item(got[i])}")
     raise Fail(f"{what}: {int(bad.sum())} of {bad.size} values are wrong "
                f"(tolerance rtol={rtol:g}, atol={atol:g}):\n" + "\n".join(rows)
                + (f"\nHint: {hint}" if hint else ""))
@@ -138,13 +144,13 @@ def call(sub, module: str, function: str, *args, readonly: bool = False):
     return memo[key]
 
 
-def real_array(value, what: str, shape=None) -> np.ndarray:
+def real_array(value, what: str, shape=None, hint: str = "") -> np.ndarray:
     """``value`` as a real-valued ndarray of ``shape``, or ``Fail`` saying what is off."""
     value = as_array(value, what)
     if shape is not None and value.shape != tuple(shape):
-        raise Fail(f"{what} returned shape {value.shape}, expected {tuple(shape)}.\n"
-                   "Hint: an elementwise function returns an array shaped like its input "
-                   "(np.asarray(x).shape, 0-d included).")
+        raise Fail(f"{what} returned shape {value.shape}, expected {tuple(shape)}.\nHint: "
+                   + (hint or "an elementwise function returns an array shaped like its input "
+                      "(np.asarray(x).shape, 0-d included)."))
     if value.dtype.kind not in "biuf":
         raise Fail(f"{what} returned dtype {value.dtype}, expected a floating array.")
     return value
@@ -278,17 +284,9 @@ def _reference_ratio(key, reference, x, args, fresh: bool = False) -> float:
 
 def _student_ratio(sub, module, function, x, args) -> tuple:
     """(student seconds / baseline seconds, student seconds), timed in the sandbox."""
-    what = call_text(function, x, *args)
-    if args:
-        try:
-            t = sub.time_call(module, function, x, *args, repeat=3)
-        except TypeError:  # a time_call without extra arguments: time plain calls instead
-            r = sub.call(module, function, x, *args, timeout=10.0, readonly=True)
-            returned(r, what)
-            return r.seconds / max(_baseline_seconds(x), 1e-9), r.seconds
-    else:
-        t = sub.time_call(module, function, x, repeat=3)
-    if not getattr(t, "ok", True) or t.error:
+    t = sub.time_call(module, function, x, *args, repeat=3, readonly=False)
+    if not t.ok:
+        what = call_text(function, x, *args)
         raise Fail(f"{what} could not be timed: it {t.error}."
                    + (f"\nHint: {_ERROR_HINTS[t.error_kind]}" if t.error_kind in _ERROR_HINTS
                       else ""))
@@ -312,8 +310,8 @@ def expect_vectorised(sub, module: str, function: str, x, *args, reference) -> N
             return
     raise Fail(f"{call_text(function, x, *args)} took {best[1] * 1e3:.1f} ms on {np.size(x)} "
                f"elements, {best[0]:.0f} times as long as numpy's np.exp(-np.abs(x)) on the same "
-               f"array, where a vectorised {function} takes about {ref:.0f} times (up to "
-               f"{allowed:.0f} is fine).\nHint: work on whole arrays at once (np.where, "
+               f"array, where a vectorised {function} takes about {ref:.2g} times (up to "
+               f"{allowed:.0f} times is fine).\nHint: work on whole arrays at once (np.where, "
                "np.maximum, np.exp on the array); a Python loop over the elements (for, a list "
                "comprehension, np.vectorize) costs 100 ns or more per element, numpy a few.")
 

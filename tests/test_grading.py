@@ -95,9 +95,14 @@ def test_cli_writes_gradescope_results_and_exits_zero(tmp_path):
     assert (tmp_path / "j.xml").read_text().startswith("<?xml")
 
 
+def _not_a_zip(folder):
+    (folder / "x.zip").write_bytes(b"not a zip")
+    return folder / "x.zip"
+
+
 @pytest.mark.parametrize("make, words", [
     (lambda p: p / "nope", "no such submission"),
-    (lambda p: (p / "x.zip").write_bytes(b"not a zip") or p / "x.zip", "neither a folder nor a zip"),
+    (_not_a_zip, "not a readable zip"),
 ])
 def test_cli_refuses_what_it_cannot_read(tmp_path, make, words):
     run = _cli("grade", str(make(tmp_path)), "--json", str(tmp_path / "r.json"))

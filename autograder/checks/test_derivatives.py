@@ -83,8 +83,10 @@ PARAMETERS = {"leaky_relu_grad": [(0.2,), (0.0,)], "elu_grad": [(0.5,), (2.0,)],
               "swish_grad": [(2.0,), (0.5,)]}
 
 FORMULA = {
-    "sigmoid_grad": "sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)), evaluated at the input x",
-    "tanh_grad": "tanh'(x) = 1 - tanh(x)**2, evaluated at the input x",
+    "sigmoid_grad": "sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)), evaluated at the input x: "
+                    "compute s = sigmoid(x) first (x * (1 - x) would treat x as the output)",
+    "tanh_grad": "tanh'(x) = 1 - tanh(x)**2, evaluated at the input x: compute t = tanh(x) "
+                 "first (1 - x**2 would treat x as the output)",
     "relu_grad": "relu'(x) = 1 where x > 0, else 0 (at the kink x = 0 anything in [0, 1])",
     "relu6_grad": "relu6'(x) = 1 where 0 < x < 6, else 0 (at the kinks anything in [0, 1])",
     "leaky_relu_grad": "leaky_relu'(x) = 1 where x > 0, else alpha (at 0 anything between)",
@@ -468,8 +470,10 @@ def _pair(sub, function, *args, shapes):
                    f"({'(d/dx, d/dalpha)' if function == 'prelu_grad' else '(grad_x, grad_alpha)'})."
                    f"\nHint: return two arrays, e.g. `return d_x, d_alpha`.")
     names = ("d/dx", "d/dalpha") if function == "prelu_grad" else ("grad_x", "grad_alpha")
-    return what, [judge.real_array(v, f"{what} (its {n})", s)
-                  for v, n, s in zip(got, names, shapes)]
+    hints = (PRELU_HINT, PRELU_HINT) if function == "prelu_grad" else (
+        "grad_x has the shape of x.", BACKWARD_HINT)
+    return what, [judge.real_array(v, f"{what} (its {n})", s, hint)
+                  for v, n, s, hint in zip(got, names, shapes, hints)]
 
 
 def _prelu_grad_bounds(x, alpha):
@@ -592,8 +596,7 @@ def _backward_shape_fail(sub, grad_out, x, alpha):
         _check_backward(sub, grad_out, x, alpha)
     except Fail as exc:
         if "grad_alpha) returned shape" in exc.message:
-            raise Fail(exc.message + "\nIt must have the shape of alpha, "
-                       f"{np.shape(alpha)}: sum grad_out * d/dalpha over "
+            raise Fail(exc.message + " Here: sum grad_out * d/dalpha over "
                        + ("every element." if np.ndim(alpha) == 0 else
                           f"the axes {tuple(range(x.ndim - 1))} (all but the last, the channel "
                           "axis).")) from None
