@@ -1,0 +1,376 @@
+"""Grade a whole class: every submission in a folder, in parallel, into one gradebook.
+
+    python -m autograder batch SUBMISSIONS --out DIR [--jobs N] [--regrade] [--assignment NAME]
+
+SUBMISSIONS holds one entry per student, named after the student: a folder, a ``.zip``, or
+nbgrader's ``submitted/<student>/<assignment>/`` (pass ``--assignment``; without it, intake
+grades the one folder inside the student's that holds the modules, and notes it). DIR gets:
+
+- ``gradebook.sqlite``, the record (see ``gradebook.py``);
+- ``grades.csv`` and ``grades_long.csv``, exported from it;
+- ``feedback/<student>.md`` (the figures the student's experiments drew beside it, in
+  ``feedback/<student>/``) and ``results/<student>.json`` (Gradescope's format).
+
+Resumable: each submission is committed on its own as soon as it is graded, together with
+the key it was graded under: a hash of its files and a fingerprint of the grader. A rerun
+grades only what has no row, changed, was graded by another grader, or failed through the
+grader's own fault, then rewrites every derived file from the gradebook; so a batch killed
+at any moment loses at most the submissions in flight.
+
+Grader processes are long-lived: each one grades submission after submission
+(``runner.grade`` in a loop), saving the interpreter, numpy, pytest and reference start-up
+every time. Student code never runs in them (it runs in each grade's own sandbox), so one
+submission leaves nothing behind for the next.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import platform
+import re
+import stat
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from . import config, gradebook
+from .collect import SubmissionError
+from .report import gradescope, markdown
+from .results import GradeResult
+
+PACKAGE = Path(__file__).resolve().parent
+# Parts of the package that only present a verdict or run the workflows. Every other file
+# of the package, and the reference, goes into the grader fingerprint: a new module counts
+# as deciding verdicts unless it is listed here, so a forgotten one costs a regrade, never
+# a stale grade.
+PRESENTATION = frozenset({"report", "templates", "batch.py", "gradebook.py", "release.py",
+                          "gradescope.py", "cli.py", "__main__.py", "public_cases.py",
+                          "nbgrader_course.py", "stubs.py"})
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    path: Path                  # what is graded: a folder or a zip
+    problem: str | None = None  # why this entry can't be graded at all
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _files(root: Path):
+    """Every file under ``root`` in a fixed order; symbolic links are listed, not followed."""
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        for name in sorted(files + links):
+            yield Path(folder, name)
+
+
+def _line(path: Path, base: Path) -> bytes:
+    rel = path.relative_to(base).as_posix()
+    if path.is_symlink():
+        line = f"L {rel} -> {os.readlink(path)}"
+    elif stat.S_ISREG(path.stat().st_mode):
+        line = f"F {rel} {_digest(path)}"
+    else:  # a pipe or a device: never read it
+        line = f"O {rel}"
+    return (line + "\n").encode("utf-8", "surrogateescape")
+
+
+def content_hash(path: Path) -> str:
+    """sha256 over a submission's files: a folder's names and contents, or a zip's bytes."""
+    h = hashlib.sha256()
+    if path.is_dir():
+        for f in _files(path):
+            h.update(_line(f, path))
+    else:
+        h.update(f"Z {_digest(path)}".encode())
+    return h.hexdigest()
+
+
+def grader_fingerprint() -> str:
+    """A hash of everything that decides a verdict: the package minus ``PRESENTATION``, the
+    reference, and the numpy and Python versions. A change to any of them regrades all."""
+    h = hashlib.sha256()
+    for root in [p for p in sorted(PACKAGE.iterdir()) if p.name not in PRESENTATION] + [config.SOLUTIONS]:
+        for f in _files(root) if root.is_dir() else [root]:
+            rel = f.relative_to(config.ROOT)
+            if not any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+                h.update(_line(f, config.ROOT))
+    h.update(f"numpy {importlib.metadata.version('numpy')} python {platform.python_version()}".encode())
+    return h.hexdigest()[:16]
+
+
+def _key(sub: Submission) -> str:
+    """What a grade is valid for: the files, and for an entry that can't be graded, why."""
+    files = content_hash(sub.path) if sub.path.exists() else ""
+    return hashlib.sha256(f"{files} {sub.problem}".encode()).hexdigest() if sub.problem else files
+
+
+def discover(folder: Path, assignment: str | None = None, skip: Path | None = None) -> list[Submission]:
+    """Every submission in ``folder``, one per student, sorted by student id."""
+    by_student: dict[str, list[Path]] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith(".") or entry.name == "__MACOSX" or entry == skip:
+            continue
+        zipped = entry.is_file() and entry.suffix.lower() == ".zip"
+        by_student.setdefault(entry.stem if zipped else entry.name, []).append(entry)
+    found = []
+    for student, entries in by_student.items():
+        entry, problem = entries[0], None
+        if len(entries) > 1:
+            problem = (f"There are {len(entries)} submissions named '{student}' "
+                       f"({', '.join(e.name for e in entries)}): keep one and grade again.")
+        elif entry.is_dir() and assignment:
+            entry = entry / assignment
+            if not entry.is_dir():
+                problem = f"No folder '{assignment}' in {student}/: nothing was submitted for it."
+        elif not entry.is_dir() and entry.suffix.lower() != ".zip":
+            problem = f"'{entry.name}' is neither a folder nor a zip file, so it was not graded."
+        found.append(Submission(student, entry, problem))
+    return found
+
+
+def _serve(conn, folder: str) -> None:
+    """A grader process: grade each path it is sent until the batch closes the pipe.
+
+    It works from the submissions folder, so messages name ``alice.zip``, not where the
+    instructor keeps it.
+    """
+    from .runner import grade
+
+    os.chdir(folder)
+    while True:
+        try:
+            path = conn.recv()
+        except EOFError:
+            return
+        start = time.perf_counter()
+        try:
+            result = grade(path)
+            reply = {"result": result.to_dict(), "figures": result.figures}
+        except SubmissionError as exc:
+            reply = {"error": str(exc), "kind": "submission"}
+        except Exception as exc:  # the grader's fault: recorded, retried by the next run
+            traceback.print_exc()
+            reply = {"error": f"The grader failed: {type(exc).__name__}: {exc}", "kind": "grader"}
+        reply["seconds"] = round(time.perf_counter() - start, 3)
+        try:
+            conn.send(reply)
+        except OSError:  # the batch is gone
+            return
+
+
+class _Graders:
+    """Up to ``jobs`` grader processes, fed one submission at a time. One that dies or
+    overruns ``config.BATCH_SUBMISSION_TIMEOUT`` is killed and replaced; only the
+    submission it held fails, as the grader's fault."""
+
+    def __init__(self, jobs: int, folder: Path):
+        # spawn: a fresh interpreter, sharing no sqlite handle or lock with the batch.
+        self.context = multiprocessing.get_context("spawn")
+        self.jobs, self.folder = jobs, folder
+        self.idle: list = []
+
+    def _start(self):
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(target=_serve, args=(theirs, str(self.folder)),
+                                       name="autograder-batch-grader", daemon=True)
+        process.start()
+        theirs.close()
+        return process, ours
+
+    def _send(self, path: str):
+        process, conn = self.idle.pop() if self.idle else self._start()
+        try:
+            conn.send(path)
+        except OSError:  # it died while idle: start another
+            process.kill()
+            process, conn = self._start()
+            conn.send(path)
+        return process, conn
+
+    def run(self, work: list[Submission], done) -> None:
+        """Grade every submission in ``work``; ``done(submission, reply)`` as each ends."""
+        queue = list(reversed(work))
+        busy: dict = {}  # conn -> (process, submission, started)
+        try:
+            while queue or busy:
+                while queue and len(busy) < self.jobs:
+                    sub = queue.pop()
+                    process, conn = self._send(sub.path.relative_to(self.folder).as_posix())
+                    busy[conn] = (process, sub, time.monotonic())
+                deadline = min(s for _, _, s in busy.values()) + config.BATCH_SUBMISSION_TIMEOUT
+                ready = set(wait([*busy, *(p.sentinel for p, _, _ in busy.values())],
+                                 max(0.0, deadline - time.monotonic())))
+                for conn, (process, sub, started) in list(busy.items()):
+                    reply = None
+                    if conn in ready:
+                        try:
+                            reply = conn.recv()
+                        except (EOFError, OSError):
+                            pass
+                    elapsed = time.monotonic() - started
+                    died = conn in ready or process.sentinel in ready  # EOF or exit, no reply
+                    if reply is None and not died and elapsed < config.BATCH_SUBMISSION_TIMEOUT:
+                        continue
+                    del busy[conn]
+                    if reply is None:
+                        process.kill()
+                        process.join()
+                        conn.close()
+                        why = (f"died (exit code {process.exitcode})" if died else
+                               f"took longer than {config.BATCH_SUBMISSION_TIMEOUT:g} s")
+                        reply = {"error": f"The grader process {why} while grading this submission.",
+                                 "kind": "grader", "seconds": round(elapsed, 3)}
+                    else:
+                        self.idle.append((process, conn))
+                    done(sub, reply)
+        finally:
+            self.close(extra=[(p, c) for c, (p, _, _) in busy.items()])
+
+    def close(self, extra=()) -> None:
+        workers, self.idle = [*self.idle, *extra], []
+        for _, conn in workers:
+            conn.close()  # an idle grader reads EOF and exits
+        for process, _ in workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+class Progress:
+    """One line on stderr, redrawn in place. Silent when stderr is not a terminal or when
+    ``CI`` is set (a log file full of carriage returns helps nobody)."""
+
+    def __init__(self, total: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = total > 0 and self.stream.isatty() and not os.environ.get("CI")
+        self.total, self.done, self.start = total, 0, time.monotonic()
+
+    def advance(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.start
+        rate = self.done / elapsed * 60 if elapsed else 0.0
+        eta = (self.total - self.done) / (self.done / elapsed) if elapsed else 0.0
+        filled = int(30 * self.done / self.total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}  "
+                          f"{rate:.0f}/min  eta {eta:.0f} s  {label[:30]:<30}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "figure"
+
+
+def export_student(conn, out: Path, student: str) -> None:
+    """Write ``feedback/<student>.md`` (with its figures in ``feedback/<student>/``) and
+    ``results/<student>.json`` from the gradebook."""
+    row = conn.execute("SELECT error, error_kind FROM submissions WHERE student = ?",
+                       (student,)).fetchone()
+    result = gradebook.result(conn, student)
+    if result is None:
+        feedback = markdown.render_error(student, row["error"], row["error_kind"] == "grader")
+        result = GradeResult(student, [], "none", 0.0, [row["error"]])
+    else:
+        figures = {name: f"{student}/{_file_name(name)}.png" for name in result.figures}
+        for name, link in figures.items():
+            gradebook.write_atomic(out / "feedback" / link, result.figures[name])
+        feedback = markdown.render(result, student, figures)
+    gradebook.write_atomic(out / "feedback" / f"{student}.md", feedback)
+    gradebook.write_atomic(out / "results" / f"{student}.json",
+                           json.dumps(gradescope.to_gradescope(result), indent=2))
+
+
+def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade: bool = False,
+              assignment: str | None = None, progress: Progress | None = None) -> list[dict]:
+    """Grade every submission in ``submissions`` into ``out``; return their gradebook rows
+    (one dict per student, sorted by student, plus ``graded_now``: graded by this call).
+
+    Grader processes are started with multiprocessing's spawn: a script calling this must
+    guard its entry point with ``if __name__ == "__main__":``.
+    """
+    folder, out = Path(submissions).resolve(), Path(out).resolve()
+    if not folder.is_dir():
+        raise SubmissionError(f"no such folder of submissions: {submissions}")
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    conn = gradebook.connect(out / gradebook.FILE)
+    try:
+        grader = grader_fingerprint()
+        known = gradebook.submissions(conn)
+        found = discover(folder, assignment, skip=out)
+        keys, todo, now = {}, [], set()
+        for sub in found:
+            keys[sub.student] = _key(sub)
+            old = known.get(sub.student)
+            if (not regrade and old and old["content_hash"] == keys[sub.student]
+                    and old["grader"] == grader and old["error_kind"] != "grader"
+                    and old["source"] == sub.path.relative_to(folder).as_posix()):
+                continue
+            todo.append(sub)
+        progress = progress or Progress(len(todo))
+
+        def done(sub: Submission, reply: dict) -> None:
+            row = {"student": sub.student, "source": sub.path.relative_to(folder).as_posix(),
+                   "content_hash": keys[sub.student], "grader": grader,
+                   "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            result = None
+            if "result" in reply:
+                result = GradeResult.from_dict(reply["result"])
+                result.figures = reply["figures"]
+                row |= {"error": None, "error_kind": None}
+            else:
+                row |= {"score": 0.0, "max_score": None, "seconds": reply.get("seconds", 0.0),
+                        "isolation": "none", "error": reply["error"], "error_kind": reply["kind"]}
+            gradebook.record(conn, row, result)
+            export_student(conn, out, sub.student)
+            now.add(sub.student)
+            progress.advance(sub.student)
+
+        for sub in todo:
+            if sub.problem:
+                done(sub, {"error": sub.problem, "kind": "submission"})
+        graders = _Graders(jobs, folder)
+        try:
+            graders.run([s for s in todo if not s.problem], done)
+        finally:
+            progress.close()
+        # Rewrite every derived file from the gradebook: fills in whatever a killed run
+        # had committed but not yet written out.
+        rows = gradebook.submissions(conn)
+        for student in rows:
+            export_student(conn, out, student)
+        gradebook.export_csv(conn, out)
+        return [rows[s.student] | {"graded_now": s.student in now} for s in found]
+    finally:
+        conn.close()
+
+
+def summary(rows: list[dict], out: Path) -> str:
+    graded = sum(r["graded_now"] for r in rows)
+    failed = [r for r in rows if r["error"]]
+    lines = [f"{len(rows)} submissions: {graded} graded now, {len(rows) - graded} unchanged, "
+             f"{len(failed)} could not be graded. Gradebook: {Path(out) / gradebook.FILE}"]
+    lines += [f"  {r['student']}: {r['error']}" for r in failed]
+    return "\n".join(lines)

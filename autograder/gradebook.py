@@ -1,0 +1,203 @@
+"""The SQLite gradebook of a class, and the CSV files exported from it.
+
+One row per submission in ``submissions``, one per check in ``tests`` and one per figure
+the student's experiments drew in ``figures``. A submission's
+rows are replaced in one transaction, so a batch killed at any moment leaves either its
+old grade or its new one, never a mix. The WAL journal and a busy timeout let two batch
+runs share a gradebook: readers never block, writers wait their turn.
+
+Everything else a batch writes (CSV, feedback, results.json) is derived from here, so it
+can always be rebuilt from the gradebook alone.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from .results import GradeResult
+
+FILE = "gradebook.sqlite"
+BUSY_TIMEOUT_MS = 120_000  # another batch run may hold the write lock for one commit
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    student      TEXT PRIMARY KEY,
+    source       TEXT NOT NULL,  -- the folder or zip graded, relative to the batch folder
+    content_hash TEXT NOT NULL,  -- sha256 over the submission's files
+    grader       TEXT NOT NULL,  -- fingerprint of what decides a verdict (checks, reference, ...)
+    score        REAL NOT NULL,
+    max_score    REAL,           -- NULL when nothing could be graded
+    seconds      REAL NOT NULL,
+    isolation    TEXT NOT NULL,
+    error        TEXT,           -- why there is no grade, or NULL
+    error_kind   TEXT,           -- 'submission': final for this content; 'grader': retried next run
+    problems     TEXT NOT NULL,  -- JSON list: messages for the student
+    internal     TEXT NOT NULL,  -- JSON list: checks that broke, for the instructor
+    graded_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tests (
+    student   TEXT NOT NULL REFERENCES submissions(student) ON DELETE CASCADE,
+    number    INTEGER NOT NULL,  -- the check's position in the run, as in results.json
+    name      TEXT NOT NULL,
+    function  TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    score     REAL NOT NULL,
+    max_score REAL NOT NULL,
+    status    TEXT NOT NULL,
+    output    TEXT NOT NULL,
+    public    INTEGER NOT NULL,
+    PRIMARY KEY (student, number)
+);
+CREATE TABLE IF NOT EXISTS figures (
+    student   TEXT NOT NULL REFERENCES submissions(student) ON DELETE CASCADE,
+    name      TEXT NOT NULL,     -- as the check named it
+    png       BLOB NOT NULL,     -- what the student's experiment drew
+    PRIMARY KEY (student, name)
+);
+"""
+
+SUBMISSION_COLUMNS = ("student", "source", "content_hash", "grader", "score", "max_score",
+                      "seconds", "isolation", "error", "error_kind", "problems", "internal",
+                      "graded_at")
+TEST_COLUMNS = ("student", "number", "name", "function", "kind", "score", "max_score",
+                "status", "output", "public")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the gradebook at ``path``."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Autocommit mode: every write below opens its own BEGIN IMMEDIATE, which takes the
+    # write lock up front (waiting on the busy timeout) instead of failing mid-transaction.
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # One transaction, so two runs creating the same gradebook at once don't race.
+    conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+    return conn
+
+
+class transaction:
+    """``with transaction(conn):`` one BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        return False
+
+
+def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None) -> None:
+    """Replace everything known about ``row['student']`` in one transaction.
+
+    ``row`` holds the submission columns other than the ones ``result`` provides;
+    ``result`` is None when the submission could not be graded (``row['error']`` says why).
+    """
+    values = dict(row)
+    if result is not None:
+        values.update(score=result.score, max_score=result.max_score, seconds=result.seconds,
+                      isolation=result.isolation, problems=result.problems,
+                      internal=result.internal)
+    values["problems"] = json.dumps(values.get("problems", []))
+    values["internal"] = json.dumps(values.get("internal", []))
+    tests = [(row["student"], i, t.name, t.function, t.kind, t.score, t.max_score, t.status,
+              t.output, int(t.public))
+             for i, t in enumerate(result.tests if result else [], start=1)]
+    figures = [(row["student"], name, png) for name, png in sorted((result.figures if result else {}).items())]
+    with transaction(conn):
+        conn.execute("DELETE FROM tests WHERE student = ?", (row["student"],))
+        conn.execute("DELETE FROM figures WHERE student = ?", (row["student"],))
+        conn.execute(f"INSERT OR REPLACE INTO submissions ({', '.join(SUBMISSION_COLUMNS)}) "
+                     f"VALUES ({', '.join('?' * len(SUBMISSION_COLUMNS))})",
+                     [values[c] for c in SUBMISSION_COLUMNS])
+        conn.executemany(f"INSERT INTO tests VALUES ({', '.join('?' * len(TEST_COLUMNS))})", tests)
+        conn.executemany("INSERT INTO figures VALUES (?, ?, ?)", figures)
+
+
+def submissions(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Every submission row, by student."""
+    return {r["student"]: dict(r) for r in
+            conn.execute("SELECT * FROM submissions ORDER BY student")}
+
+
+def result(conn: sqlite3.Connection, student: str) -> GradeResult | None:
+    """The ``GradeResult`` stored for ``student`` (None if it has none, or no grade)."""
+    row = conn.execute("SELECT * FROM submissions WHERE student = ?", (student,)).fetchone()
+    if row is None or row["error"] is not None:
+        return None
+    tests = [dict(t) for t in conn.execute(
+        "SELECT * FROM tests WHERE student = ? ORDER BY number", (student,))]
+    for t in tests:
+        t["public"] = bool(t["public"])
+    result = GradeResult.from_dict({
+        "submission": student, "tests": tests, "isolation": row["isolation"],
+        "seconds": row["seconds"], "problems": json.loads(row["problems"]),
+        "internal": json.loads(row["internal"])})
+    result.figures = {r["name"]: r["png"] for r in conn.execute(
+        "SELECT name, png FROM figures WHERE student = ? ORDER BY name", (student,))}
+    return result
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so a reader (or a rerun after a kill) never sees half of it.
+
+    The temporary name is unique, so two batch runs writing the same file don't collide.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _num(value) -> str:
+    return "" if value is None else format(round(value, 6), ".10g")
+
+
+def _csv(header, rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def export_csv(conn: sqlite3.Connection, out: Path) -> tuple[Path, Path]:
+    """Write ``grades.csv`` (a row per student, a column per function) and
+    ``grades_long.csv`` (a row per check) into ``out``, each atomically, from one snapshot."""
+    with transaction(conn):  # one consistent view even while another run commits
+        subs = list(conn.execute("SELECT * FROM submissions ORDER BY student"))
+        functions = [r[0] for r in conn.execute(
+            "SELECT function FROM tests GROUP BY function ORDER BY MIN(number), function")]
+        per_function: dict[str, dict[str, float]] = {}
+        for r in conn.execute("SELECT student, function, SUM(score) FROM tests "
+                              "GROUP BY student, function"):
+            per_function.setdefault(r[0], {})[r[1]] = r[2]
+        long_rows = [[t["student"], t["number"], t["name"], t["function"], t["kind"],
+                      _num(t["score"]), _num(t["max_score"]), t["status"], t["output"]]
+                     for t in conn.execute("SELECT * FROM tests ORDER BY student, number")]
+    wide = [[s["student"], _num(s["score"]), _num(s["max_score"]), s["error"] or "",
+             *[_num(per_function.get(s["student"], {}).get(f)) for f in functions]]
+            for s in subs]
+    grades, grades_long = Path(out) / "grades.csv", Path(out) / "grades_long.csv"
+    write_atomic(grades, _csv(["student", "score", "max_score", "error", *functions], wide))
+    write_atomic(grades_long, _csv(["student", "number", "name", "function", "kind", "score",
+                                    "max_score", "status", "output"], long_rows))
+    return grades, grades_long

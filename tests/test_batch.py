@@ -1,0 +1,313 @@
+"""Batch grading: a class in one command; resumable, safe to kill, safe to run twice at once.
+
+One small class is graded once (``baseline``); every other test compares against it, so a
+gradebook that differs in anything but timings after a rerun, a kill or a concurrent run
+fails here.
+"""
+import csv
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import batch, config, gradebook, stubs
+
+STUDENTS = ["README.txt", "alice", "bob", "carol", "dave", "erin"]
+GRADED = ["alice", "bob", "dave", "erin"]  # the ones that reach the grader
+
+
+def make_class(folder: Path) -> Path:
+    """One of each: a zipped reference wrapped in a folder, the stubs with stray and
+    misnamed files, a broken zip, an empty folder, nbgrader's layout, a stray file."""
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "alice.zip", "w") as z:
+        for p in sorted(config.SOLUTIONS.glob("*.py")):
+            z.write(p, f"homework/{p.name}")
+    bob = folder / "bob"
+    bob.mkdir()
+    for name, text in stubs.render(config.SOLUTIONS).items():
+        (bob / name).write_text(text)
+    (bob / "notes.txt").write_text("my notes")
+    (bob / "derivatives.py").rename(bob / "Derivatives.py")
+    (folder / "carol.zip").write_bytes(b"PK\x03\x04 this is not really a zip")
+    (folder / "dave").mkdir()
+    (folder / "erin" / "ps1").mkdir(parents=True)
+    for p in config.SOLUTIONS.glob("*.py"):
+        shutil.copy(p, folder / "erin" / "ps1" / p.name)
+    (folder / "README.txt").write_text("submissions downloaded on Monday")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    return folder
+
+
+def snapshot(out: Path) -> dict:
+    """Everything in a batch's output except timings and timestamps."""
+    conn = sqlite3.connect(out / gradebook.FILE)
+    keep = [c for c in gradebook.SUBMISSION_COLUMNS if c not in ("seconds", "graded_at")]
+    data = {
+        "submissions": conn.execute(f"SELECT {', '.join(keep)} FROM submissions ORDER BY student").fetchall(),
+        "tests": conn.execute("SELECT * FROM tests ORDER BY student, number").fetchall(),
+        "figures": conn.execute("SELECT * FROM figures ORDER BY student, name").fetchall(),
+    }
+    conn.close()
+    for name in ("grades.csv", "grades_long.csv"):
+        data[name] = (out / name).read_text()
+    for path in sorted(p for p in (out / "feedback").rglob("*") if p.is_file()):
+        data[path.relative_to(out).as_posix()] = path.read_bytes()
+    for path in sorted((out / "results").glob("*.json")):
+        data[path.relative_to(out).as_posix()] = {
+            k: v for k, v in json.loads(path.read_text()).items() if k != "execution_time"}
+    return data
+
+
+@pytest.fixture(scope="module")
+def subs(tmp_path_factory):
+    return make_class(tmp_path_factory.mktemp("batch") / "class")
+
+
+@pytest.fixture(scope="module")
+def baseline(subs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("baseline") / "out"
+    rows = batch.grade_all(subs, out, jobs=2)
+    return out, {r["student"]: r for r in rows}
+
+
+def run_cli(subs, out, *extra, **popen):
+    env = dict(os.environ, CI="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    return subprocess.Popen([sys.executable, "-m", "autograder", "batch", str(subs), "--out", str(out),
+                             *extra], cwd=config.ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_every_submission_gets_a_row_and_the_broken_ones_say_why(baseline):
+    _, rows = baseline
+    assert sorted(rows) == STUDENTS  # .DS_Store is not a student
+    assert all(rows[s]["graded_now"] for s in STUDENTS)
+    alice, bob, carol, dave, erin = (rows[s] for s in ["alice", "bob", "carol", "dave", "erin"])
+    assert alice["error"] is None and alice["max_score"] > 0 and alice["score"] > bob["score"]
+    assert (alice["score"], alice["max_score"]) == (erin["score"], erin["max_score"])
+    assert bob["score"] == 0 and bob["max_score"] == alice["max_score"]
+    assert any("homework" in p for p in json.loads(alice["problems"]))
+    assert any("ps1" in p for p in json.loads(erin["problems"]))
+    assert any("derivatives.py is missing" in p for p in json.loads(bob["problems"]))
+    assert dave["score"] == 0 and len(json.loads(dave["problems"])) == len(config.EXERCISE_MODULES)
+    assert carol["error_kind"] == "submission" and "carol.zip" in carol["error"] and "zip" in carol["error"]
+    assert carol["max_score"] is None and carol["source"] == "carol.zip"
+    assert "neither a folder nor a zip" in rows["README.txt"]["error"]
+    assert str(config.ROOT) not in carol["error"]  # messages name the file, not where it lives
+    assert len({r["grader"] for r in rows.values()}) == 1
+
+
+def test_gradebook_and_csv_agree(baseline):
+    out, rows = baseline
+    conn = sqlite3.connect(out / gradebook.FILE)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tests = conn.execute("SELECT student, number, function, score, max_score, status FROM tests").fetchall()
+    conn.close()
+    for s in GRADED:
+        mine = [t for t in tests if t[0] == s]
+        assert mine and [t[1] for t in mine] == list(range(1, len(mine) + 1))
+        assert sum(t[3] for t in mine) == pytest.approx(rows[s]["score"])
+        assert sum(t[4] for t in mine) == pytest.approx(rows[s]["max_score"])
+        assert all(t[5] == ("passed" if t[3] >= t[4] else "failed") for t in mine)
+    assert not [t for t in tests if t[0] in ("carol", "README.txt")]
+
+    wide = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
+    assert [r["student"] for r in wide] == STUDENTS
+    functions = list(wide[0])[4:]
+    assert "sigmoid" in functions and "sigmoid_grad" in functions
+    for r in wide:
+        row = rows[r["student"]]
+        assert float(r["score"]) == pytest.approx(row["score"])
+        assert r["error"] == (row["error"] or "")
+        if row["error"] is None:
+            assert sum(float(r[f]) for f in functions) == pytest.approx(row["score"])
+            assert float(r["sigmoid"]) == pytest.approx(
+                sum(t[3] for t in tests if t[0] == r["student"] and t[2] == "sigmoid"))
+    long = list(csv.DictReader(io.StringIO((out / "grades_long.csv").read_text())))
+    assert len(long) == len(tests)
+    assert {(r["student"], int(r["number"]), r["function"]) for r in long} == {t[:3] for t in tests}
+
+
+def test_feedback_and_gradescope_results_for_everyone(baseline):
+    out, rows = baseline
+    for s in STUDENTS:
+        feedback = (out / "feedback" / f"{s}.md").read_text()
+        results = json.loads((out / "results" / f"{s}.json").read_text())
+        assert results["score"] == pytest.approx(rows[s]["score"])
+        if rows[s]["error"]:
+            assert rows[s]["error"] in feedback and rows[s]["error"] in results["output"]
+        else:
+            assert f"**Score: {rows[s]['score']:g} / {rows[s]['max_score']:g}**" in feedback
+            assert len(results["tests"]) == sum(1 for _ in results["tests"]) > 0
+    bob = (out / "feedback" / "bob.md").read_text()
+    assert "## What to fix" in bob and "not written yet" in bob
+    assert "def test_" not in bob and "assert " not in bob  # messages, never check code
+
+
+def test_rerun_grades_nothing(subs, baseline, tmp_path):
+    out, rows = baseline
+    shutil.copytree(out, tmp_path / "out")
+    again = batch.grade_all(subs, tmp_path / "out", jobs=2)
+    assert not any(r["graded_now"] for r in again)
+    assert {r["student"]: r["graded_at"] for r in again} == {s: rows[s]["graded_at"] for s in rows}
+    assert snapshot(tmp_path / "out") == snapshot(out)
+
+
+def test_a_changed_submission_alone_is_regraded(subs, baseline, tmp_path):
+    out, rows = baseline
+    shutil.copytree(subs, tmp_path / "class")
+    shutil.copytree(out, tmp_path / "out")
+    shutil.copy(config.SOLUTIONS / "activations.py", tmp_path / "class" / "bob" / "activations.py")
+    again = {r["student"]: r for r in batch.grade_all(tmp_path / "class", tmp_path / "out", jobs=2)}
+    assert [s for s in STUDENTS if again[s]["graded_now"]] == ["bob"]
+    assert again["bob"]["score"] > rows["bob"]["score"]
+    assert again["bob"]["content_hash"] != rows["bob"]["content_hash"]
+    new = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    assert float(next(r for r in new if r["student"] == "bob")["sigmoid"]) > 0
+
+
+@pytest.fixture
+def small(tmp_path):
+    """A class that needs no real grading: a broken zip and a stray file."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    (folder / "carol.zip").write_bytes(b"not a zip")
+    (folder / "notes.txt").write_text("")
+    return folder
+
+
+def test_another_grader_or_regrade_grades_everything_again(small, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert all(r["graded_now"] for r in batch.grade_all(small, out, jobs=1))
+    assert not any(r["graded_now"] for r in batch.grade_all(small, out, jobs=1))
+    assert all(r["graded_now"] for r in batch.grade_all(small, out, jobs=1, regrade=True))
+    monkeypatch.setattr(batch, "grader_fingerprint", lambda: "another-grader")
+    rows = batch.grade_all(small, out, jobs=1)
+    assert all(r["graded_now"] and r["grader"] == "another-grader" for r in rows)
+
+
+def test_the_fingerprint_covers_checks_reference_and_config_only(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    shutil.copytree(config.ROOT / "autograder", root / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(config.SOLUTIONS, root / "solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(batch, "PACKAGE", root / "autograder")
+    monkeypatch.setattr(config, "ROOT", root)
+    monkeypatch.setattr(config, "SOLUTIONS", root / "solutions")
+    before = batch.grader_fingerprint()
+    for presentation in ("report/text.py", "batch.py", "templates/README.md"):
+        with open(root / "autograder" / presentation, "a") as f:
+            f.write("\n")
+        assert batch.grader_fingerprint() == before, presentation
+    for decisive in ("autograder/config.py", "autograder/checks/test_activations.py",
+                     "solutions/activations.py", "autograder/new_module.py"):
+        with open(root / decisive, "a") as f:
+            f.write("\n# changed\n")
+        after = batch.grader_fingerprint()
+        assert after != before, decisive
+        before = after
+
+
+def test_a_grader_that_hangs_is_stopped_and_retried(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "BATCH_SUBMISSION_TIMEOUT", 0.05)
+    out = tmp_path / "out"
+    rows = {r["student"]: r for r in batch.grade_all(small, out, jobs=1)}
+    assert rows["carol"]["error_kind"] == "grader" and "longer than" in rows["carol"]["error"]
+    assert "not your grade" in (out / "feedback" / "carol.md").read_text()
+    assert rows["notes.txt"]["error_kind"] == "submission"  # the batch went on
+    monkeypatch.setattr(config, "BATCH_SUBMISSION_TIMEOUT", 600.0)
+    rows = {r["student"]: r for r in batch.grade_all(small, out, jobs=1)}
+    assert rows["carol"]["graded_now"] and rows["carol"]["error_kind"] == "submission"
+    assert not rows["notes.txt"]["graded_now"]
+
+
+def test_discover_reads_nbgrader_layout_and_refuses_ambiguity(tmp_path):
+    folder = tmp_path / "submitted"
+    (folder / "erin" / "ps1").mkdir(parents=True)
+    (folder / "erin" / "ps2").mkdir()
+    (folder / "fred" / "ps2").mkdir(parents=True)
+    (folder / "gina").mkdir()
+    (folder / "gina.zip").write_bytes(b"")
+    (folder / "out").mkdir()
+    found = {s.student: s for s in batch.discover(folder, "ps1", skip=folder / "out")}
+    assert sorted(found) == ["erin", "fred", "gina"]
+    assert found["erin"].path == folder / "erin" / "ps1" and found["erin"].problem is None
+    assert "No folder 'ps1'" in found["fred"].problem
+    assert "2 submissions named 'gina'" in found["gina"].problem
+
+
+def test_progress_is_quiet_when_not_a_terminal_or_under_ci(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    shown, log = Terminal(), io.StringIO()
+    for stream in (shown, log):
+        bar = batch.Progress(2, stream)
+        bar.advance("alice")
+        bar.close()
+    assert "1/2" in shown.getvalue() and "alice" in shown.getvalue() and log.getvalue() == ""
+    monkeypatch.setenv("CI", "true")
+    quiet = Terminal()
+    batch.Progress(2, quiet).advance("alice")
+    assert quiet.getvalue() == ""
+
+
+def test_sigkill_at_any_moment_then_rerun_gives_the_uninterrupted_gradebook(subs, baseline, tmp_path):
+    """Kill the batch (SIGKILL, no chance to clean up) at a seeded random moment after its
+    first graded commit; a rerun must end with exactly the uninterrupted run's output."""
+    out = tmp_path / "out"
+    run = run_cli(subs, out, "--jobs", "1", start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and run.poll() is None:
+        try:
+            with sqlite3.connect(f"file:{out / gradebook.FILE}?mode=ro", uri=True) as conn:
+                if conn.execute("SELECT count(*) FROM submissions WHERE error IS NULL").fetchone()[0]:
+                    break
+        except sqlite3.OperationalError:  # not created yet
+            pass
+        time.sleep(0.02)
+    time.sleep(random.Random(config.SEED).uniform(0.0, 1.5))
+    assert run.poll() is None, "the batch finished before it could be killed"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    # Its grader processes notice the batch is gone and leave, without help.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(run.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("grader processes outlived the killed batch")
+    with sqlite3.connect(out / gradebook.FILE) as conn:
+        kept = {r[0] for r in conn.execute("SELECT student FROM submissions")}
+    assert kept & set(GRADED)
+    rows = batch.grade_all(subs, out, jobs=2)
+    assert not {r["student"] for r in rows if r["graded_now"]} & kept
+    assert snapshot(out) == snapshot(baseline[0])
+
+
+def test_two_batches_at_once_on_one_gradebook_agree(subs, baseline, tmp_path):
+    out = tmp_path / "out"
+    runs = [run_cli(subs, out, "--jobs", "1") for _ in range(2)]
+    for run in runs:
+        stdout, stderr = run.communicate(timeout=300)
+        assert run.returncode == 0, stderr
+        assert "6 submissions" in stdout
+    with sqlite3.connect(out / gradebook.FILE) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert snapshot(out) == snapshot(baseline[0])
+    assert not [p for p in out.rglob("*.tmp")]
