@@ -49,12 +49,39 @@ def _stubs(args) -> int:
     return 0
 
 
+def _batch(args) -> int:
+    from .batch import grade_all, summary
+
+    rows = grade_all(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade,
+                     assignment=args.assignment)
+    print(summary(rows, args.out))
+    # Non-zero only when the grader failed somewhere: that needs the instructor, a
+    # student's broken zip does not.
+    return 1 if any(r["error_kind"] == "grader" for r in rows) else 0
+
+
 def _nbgrader(args) -> int:
     from .nbgrader_course import write_course
 
     for path in write_course(args.course, args.assignment):
         print(path)
     print(f"Next: cd {args.course} && nbgrader generate_assignment {args.assignment}")
+    return 0
+
+
+def _release(args) -> int:
+    from .release import build
+
+    for name in build(args.out):
+        print(args.out / name)
+    return 0
+
+
+def _gradescope(args) -> int:
+    from .gradescope import build
+
+    names = build(args.out)
+    print(f"{args.out}: {len(names)} files; upload it as the Gradescope autograder")
     return 0
 
 
@@ -76,6 +103,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true", help="only report stubs that drifted")
     s.set_defaults(run=_stubs)
 
+    b = sub.add_parser("batch", help="grade every submission in a folder into a gradebook")
+    b.add_argument("submissions", type=Path, help="one folder or zip per student, or nbgrader's submitted/")
+    b.add_argument("--out", type=Path, required=True, help="folder for the gradebook, CSV and feedback")
+    b.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: CPU count)")
+    b.add_argument("--regrade", action="store_true", help="grade everything again, changed or not")
+    b.add_argument("--assignment", help="nbgrader layout: grade <student>/<ASSIGNMENT>/")
+    b.set_defaults(run=_batch)
+
+    r = sub.add_parser("release", help="build the student bundle: stubs, helpers, public checks")
+    r.add_argument("out", type=Path, help="a new (or empty) folder")
+    r.set_defaults(run=_release)
+
+    z = sub.add_parser("gradescope", help="build the Gradescope autograder zip")
+    z.add_argument("out", type=Path, help="the zip to write, e.g. autograder.zip")
+    z.set_defaults(run=_gradescope)
+
     from .nbgrader_course import ASSIGNMENT
 
     n = sub.add_parser("nbgrader", help="write an nbgrader course: config and source notebooks")
@@ -88,12 +131,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from .collect import SubmissionError
     from .runner import GradingError
+    from .release import ReleaseError
     from .stubs import MarkerError
 
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (SubmissionError, MarkerError) as exc:
+    except (SubmissionError, MarkerError, ReleaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except GradingError as exc:

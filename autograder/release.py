@@ -1,0 +1,167 @@
+"""Build the student bundle: the stubs, the given helpers and the public checks.
+
+    python -m autograder release OUT
+
+OUT gets the stubs generated from ``solutions/`` (``stubs.render``: solution blocks never
+leave), the given helper modules unchanged, ``test_public.py`` with ``public_checks.json``
+(the cases of ``public_cases.py`` with the reference's results), a README, a
+``requirements.txt``, and a GitHub Classroom workflow with its ``autograding.json`` that run
+the public checks on every push. Nothing else of the grader ships: not the hidden checks,
+not the reference, not the autograder package.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from string import Template
+
+import numpy as np
+
+from . import config, reference, stubs
+from .public_cases import CASES, Function
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class ReleaseError(ValueError):
+    """The bundle can't be built without leaking or breaking something."""
+
+
+def encode(value):
+    """A value as JSON-able data that ``templates/test_public.py`` decodes back."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return {"ndarray": np.asarray(value).tolist(), "dtype": np.asarray(value).dtype.str}
+    if isinstance(value, tuple):
+        return {"tuple": [encode(v) for v in value]}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"dict": {str(k): encode(v) for k, v in value.items()}}
+    if isinstance(value, Function):
+        return {"function": value.path}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ReleaseError(f"a public case holds a {type(value).__name__}, which can't be written as JSON")
+
+
+def _resolve(value):
+    """Arguments as the reference receives them: functions looked up in the reference."""
+    if isinstance(value, Function):
+        module, _, name = value.path.rpartition(".")
+        return reference.function(module, name)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_resolve(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _resolve(v) for k, v in value.items()}
+    return copy.deepcopy(value)
+
+
+def _text(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"np.array({value.tolist()!r}" + (", dtype=np.float32)" if value.dtype == np.float32 else ")")
+    if isinstance(value, Function):
+        return value.path
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_text(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _tolerance(expected) -> tuple[float, float]:
+    """SPEC's accuracy: float32 results are held to the float32 tolerance."""
+    leaves = expected if isinstance(expected, tuple) else (expected,)
+    if any(np.asarray(v).dtype == np.float32 for v in leaves):
+        return config.RTOL32, config.ATOL32
+    return config.RTOL64, config.ATOL64
+
+
+def public_checks() -> dict:
+    """The public cases with the reference's results, as written to public_checks.json."""
+    cases, seen = [], {}
+    for module, function, args, kwargs in CASES:
+        try:
+            expected = reference.function(module, function)(*_resolve(args), **_resolve(kwargs))
+        except Exception as exc:
+            raise ReleaseError(f"the reference fails the public case {module}.{function}: "
+                               f"{type(exc).__name__}: {exc}") from exc
+        seen[function] = seen.get(function, 0) + 1
+        rtol, atol = _tolerance(expected)
+        call = f"{function}({', '.join([_text(a) for a in args] + [f'{k}={_text(v)}' for k, v in kwargs.items()])})"
+        cases.append({"id": f"{module}.{function}-{seen[function]}", "module": module,
+                      "function": function, "call": call, "args": encode(list(args)),
+                      "kwargs": encode(kwargs)["dict"], "expected": encode(expected),
+                      "rtol": rtol, "atol": atol})
+    return {"about": "Public checks: a sample. The hidden autograder checks more.", "cases": cases}
+
+
+def autograding(cases: list[dict]) -> dict:
+    """GitHub Classroom's autograding.json: one all-or-nothing test per module."""
+    modules = sorted({c["module"] for c in cases}, key=[c["module"] for c in cases].index)
+    return {"tests": [{
+        "name": f"public checks (a sample): {m}.py",
+        "setup": "",
+        # "-k activations." selects the ids "activations.<function>-<n>" only.
+        "run": f"python -m pytest -q test_public.py -k {m}.",
+        "input": "", "output": "", "comparison": "included", "timeout": 5,
+        "points": sum(c["module"] == m for c in cases),
+    } for m in modules]}
+
+
+def modules() -> dict[str, str]:
+    """File name -> text of every module students get: the exercise stubs and the helpers.
+
+    Refuses an exercise module with no solution block (its stub would be the reference
+    itself) and leaves out any other file of ``solutions/``.
+    """
+    rendered = stubs.render(config.SOLUTIONS)
+    missing = [m for m in (*config.EXERCISE_MODULES, *config.GIVEN_MODULES) if f"{m}.py" not in rendered]
+    if missing:
+        raise ReleaseError(f"no reference for {', '.join(missing)} in {config.SOLUTIONS}")
+    for m in config.EXERCISE_MODULES:
+        if rendered[f"{m}.py"] == (config.SOLUTIONS / f"{m}.py").read_text(encoding="utf-8"):
+            raise ReleaseError(f"solutions/{m}.py has no solution block: its stub would publish the reference")
+    return {f"{m}.py": rendered[f"{m}.py"] for m in (*config.EXERCISE_MODULES, *config.GIVEN_MODULES)}
+
+
+def build(out: Path) -> list[str]:
+    """Write the bundle to ``out`` (absent or empty); return the files written.
+
+    It is assembled in a temporary folder and moved into place at the end, so a failure
+    leaves no half-built bundle.
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise ReleaseError(f"{out} exists and is not empty: choose a new folder")
+    from .gradescope import dependencies
+
+    checks = public_checks()
+    files = dict(modules())
+    # One case per line: readable, and a diff between two releases shows what changed.
+    files["public_checks.json"] = (f'{{"about": {json.dumps(checks["about"])}, "cases": [\n'
+                                   + ",\n".join(json.dumps(c) for c in checks["cases"]) + "\n]}\n")
+    files["test_public.py"] = (TEMPLATES / "test_public.py").read_text(encoding="utf-8")
+    files["requirements.txt"] = "\n".join(dependencies()) + "\n"
+    files["README.md"] = Template((TEMPLATES / "README.md").read_text(encoding="utf-8")).substitute(
+        modules="\n".join(f"- `{m}.py`" for m in config.EXERCISE_MODULES), n_cases=len(checks["cases"]))
+    files[".github/workflows/classroom.yml"] = Template(
+        (TEMPLATES / "classroom.yml").read_text(encoding="utf-8")).substitute(
+        python=f"{sys.version_info.major}.{sys.version_info.minor}")
+    files[".github/classroom/autograding.json"] = json.dumps(autograding(checks["cases"]), indent=2) + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".release-", dir=out.parent))
+    try:
+        for name, text in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_text(text, encoding="utf-8")
+        staging.chmod(0o755)
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sorted(files)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Gradescope runs this once, as root, while it builds the autograder image. It installs
+# what the grader needs; run_autograder then grades each submission.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+cd "$(dirname "$0")"
+
+# bubblewrap is the stronger sandbox (without it, or where the container forbids user
+# namespaces, the grader isolates student code in a plain limited process and says so).
+if ! command -v bwrap >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap
+fi
+
+# The grader's own venv, made from the system python3 under /usr: the sandbox's
+# unprivileged user must be able to run it (python3-venv provides ensurepip).
+if ! python3 -m venv --clear "$ROOT/venv" >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+    python3 -m venv --clear "$ROOT/venv"
+fi
+"$ROOT/venv/bin/python" -m pip install --quiet --no-cache-dir -r requirements.txt
+
+# The sandbox runs student code as an unprivileged user, who must read the worker.
+chmod -R a+rX "$ROOT/source" "$ROOT/venv"
