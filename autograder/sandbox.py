@@ -558,10 +558,13 @@ class Sandbox:
             cmd = _bwrap_base(self._bwrap)
             if self._map_uid is not None:
                 cmd += ["--uid", str(self._map_uid), "--gid", str(self._map_uid)]
+            # The private /tmp first: a runtime that lives under /tmp (a venv there) is
+            # bound on top of it, not hidden by it.
+            cmd += ["--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp"]
             for p in _runtime_binds(self._info):
                 cmd += ["--ro-bind", p, p]
             cmd += ["--ro-bind", self._rt, "/runtime", "--ro-bind", self._sub, "/submission",
-                    "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+                    "--chdir", "/tmp"]
             for k, v in self._env("/tmp").items():
                 cmd += ["--setenv", k, v]
             cmd += [self._info["executable"], "-B", "-s", "/runtime/worker.py",

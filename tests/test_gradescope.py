@@ -1,0 +1,146 @@
+"""The Gradescope autograder zip, installed and run the way Gradescope does it.
+
+The zip is unpacked into ``ROOT/source``, its ``setup.sh`` builds the grader's venv in
+``ROOT/venv`` (for real: pip installs the pinned requirements), and ``run_autograder``
+grades ``ROOT/submission`` into ``ROOT/results/results.json``. ROOT is ``/autograder`` on
+Gradescope and a temporary folder here (``AUTOGRADER_ROOT``). Whatever the submission
+does, and whatever happens to the grader, a valid results.json is written.
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import config, gradescope
+from tests.corpus import swap
+
+EXERCISES = [f"{m}.py" for m in config.EXERCISE_MODULES]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("zip") / "autograder.zip"
+    names = gradescope.build(out)
+    return out, names
+
+
+@pytest.fixture(scope="module")
+def root(built, tmp_path_factory):
+    """An /autograder as Gradescope lays it out, after setup.sh ran."""
+    root = tmp_path_factory.mktemp("autograder")
+    with zipfile.ZipFile(built[0]) as z:
+        z.extractall(root / "source")
+        for info in z.infolist():  # extractall drops the permission bits
+            (root / "source" / info.filename).chmod(info.external_attr >> 16 & 0o777)
+    root.chmod(0o755)
+    run = subprocess.run(["bash", str(root / "source" / "setup.sh")], cwd=root / "source",
+                         env={**os.environ, "AUTOGRADER_ROOT": str(root)},
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return root
+
+
+def run_autograder(root: Path, files: dict[str, str | bytes], **env) -> dict:
+    """Put ``files`` in ROOT/submission, run run_autograder, return results.json."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    (root / "submission").mkdir()
+    for name, text in files.items():
+        path = root / "submission" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    run = subprocess.run([str(root / "source" / "run_autograder")], cwd=root,
+                         env={**os.environ, "AUTOGRADER_ROOT": str(root), **env},
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert isinstance(results["score"], (int, float))
+    assert isinstance(results["output"], str) and results["output"]
+    return results
+
+
+def reference_files(**changed: str) -> dict[str, str]:
+    files = {name: (config.SOLUTIONS / name).read_text() for name in EXERCISES}
+    for module, source in changed.items():
+        files[f"{module}.py"] = swap(files[f"{module}.py"], source)
+    return files
+
+
+def by_function(results: dict) -> dict[str, tuple[float, float]]:
+    out: dict[str, list[float]] = {}
+    for t in results["tests"]:
+        s = out.setdefault(t["tags"][1], [0.0, 0.0])
+        s[0] += t["score"]
+        s[1] += t["max_score"]
+    return {f: (round(s, 6), round(m, 6)) for f, (s, m) in out.items()}
+
+
+def test_zip_holds_the_grader_pinned_and_is_reproducible(built, tmp_path):
+    out, names = built
+    assert {"setup.sh", "run_autograder", "requirements.txt"} <= set(names)
+    assert any(n.startswith("autograder/checks/test_") for n in names)
+    assert {f"solutions/{n}" for n in EXERCISES} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or "/." in n or n.startswith(".")]
+    with zipfile.ZipFile(out) as z:
+        modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
+        requirements = z.read("requirements.txt").decode().split()
+    assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
+    assert requirements and all("==" in r for r in requirements)
+    assert {"numpy", "matplotlib", "pytest"} <= {r.split("==")[0].lower() for r in requirements}
+    again = tmp_path / "again.zip"
+    gradescope.build(again)
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_the_reference_earns_full_marks(root):
+    results = run_autograder(root, reference_files())
+    assert results["score"] == results["extra_data"]["max_score"] > 0
+    assert all(t["status"] == "passed" for t in results["tests"])
+    if shutil.which("bwrap"):
+        assert results["extra_data"]["isolation"] == "bubblewrap"
+
+
+def test_a_bug_costs_its_function_and_says_why(root):
+    naive = "def sigmoid(x):\n    return 1 / (1 + np.exp(-np.asarray(x, dtype=float)))\n"
+    results = run_autograder(root, reference_files(activations=naive))
+    scores = by_function(results)
+    assert scores["sigmoid"][0] < scores["sigmoid"][1]
+    assert scores["relu"][0] == scores["relu"][1] and scores["dead_units"][0] == scores["dead_units"][1]
+    failed = [t for t in results["tests"] if t["status"] == "failed" and t["tags"][1] == "sigmoid"]
+    assert any("overflow" in t["output"] for t in failed)
+
+
+def test_a_submission_that_kills_the_grader_still_gets_results(root):
+    kill = ("import os, signal\n"
+            "def tanh(x):\n"
+            "    os.kill(os.getppid(), signal.SIGKILL)\n"
+            "    os.killpg(0, signal.SIGKILL)\n"
+            "    return x\n")
+    results = run_autograder(root, reference_files(activations=kill))
+    scores = by_function(results)
+    assert scores["tanh"][0] == 0 < scores["tanh"][1]
+    assert scores["sigmoid"][0] == scores["sigmoid"][1]
+    assert scores["dead_units"][0] == scores["dead_units"][1]
+
+
+@pytest.mark.parametrize("files, words", [
+    ({"notes.txt": "I did not finish"}, "missing from your submission"),
+    ({"activations.py": b"\xff\xfe def sigmoid(x):\n"}, "activations.py"),
+])
+def test_a_submission_that_breaks_everything_scores_zero_with_a_message(root, files, words):
+    results = run_autograder(root, files)
+    assert results["score"] == 0
+    assert words in results["output"] + "".join(t["output"] for t in results["tests"])
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"AUTOGRADER_PYTHON": "/bin/false"}, "could not finish grading"),
+    ({"AUTOGRADER_TIMEOUT": "1"}, "could not finish grading"),
+])
+def test_a_grader_that_fails_or_runs_out_of_time_still_answers(root, env, words):
+    results = run_autograder(root, reference_files(), **env)
+    assert results["score"] == 0 and words in results["output"]
