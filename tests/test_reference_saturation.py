@@ -366,7 +366,7 @@ def test_time_activations_structure_and_ratio():
 def test_figures_render(tmp_path):
     from matplotlib.figure import Figure
 
-    paths = S.main(str(tmp_path))
+    paths = S.main(str(tmp_path), sizes=(10**4,))
     assert sorted(Path(p).name for p in paths) == sorted(
         ["saturation.png", "vanishing_gradients.png", "sign_mixing.png", "zigzag.png", "cost_of_exp.png"])
     for p in paths:
@@ -418,10 +418,15 @@ def test_results_can_travel_back_from_the_sandbox():
 
 
 def test_self_contained_imports():
-    imported = set()
-    for node in ast.walk(ast.parse(SOURCE)):
+    """Graded on its own: only numpy and matplotlib at module level; the one import of the
+    student's activations.py is inside timed_activations, which only main calls."""
+    imported, tree = set(), ast.parse(SOURCE)
+    timed = next(n for n in tree.body if getattr(n, "name", "") == "timed_activations")
+    inside = {id(n) for n in ast.walk(timed)}
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            imported |= {a.name for a in node.names}
+            imported |= {a.name for a in node.names if not (
+                a.name == "activations" and id(node) in inside)}
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, "no package-relative imports"
             imported.add(node.module)
