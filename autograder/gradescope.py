@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import sys
-import tomllib
 import traceback
 import zipfile
 from pathlib import Path
@@ -31,9 +30,12 @@ EPOCH = (1980, 1, 1, 0, 0, 0)  # every entry's date: the same sources give the s
 
 
 def dependencies() -> list[str]:
-    """The project's runtime requirements, as pyproject.toml states them."""
-    with open(config.ROOT / "pyproject.toml", "rb") as f:
-        return list(tomllib.load(f)["project"]["dependencies"])
+    """The project's runtime requirements, as pyproject.toml states them (read from the
+    installed metadata: tomllib needs Python 3.11, the project supports 3.10)."""
+    from packaging.requirements import Requirement
+
+    requires = importlib.metadata.requires("better-activations-course") or []
+    return [r for r in requires if Requirement(r).marker is None]
 
 
 def pinned() -> list[str]:
