@@ -107,12 +107,19 @@ def run_checks(sandbox: Sandbox, *, only_public: bool = False, select: str | Non
     return scorer.results, scorer.internal, scorer.rendered
 
 
-def grade(path, *, only_public: bool = False, select: str | None = None) -> GradeResult:
-    """Grade one submission folder or zip and return its ``GradeResult``."""
+def grade(path, *, only_public: bool = False, select: str | None = None,
+          isolation: str | None = None) -> GradeResult:
+    """Grade one submission folder or zip and return its ``GradeResult``.
+
+    ``select``: a pytest ``-k`` expression choosing among the hidden checks (default: all,
+    or ``$AUTOGRADER_SELECT``). ``isolation``: ``"auto"``, ``"bubblewrap"`` or ``"process"``
+    (default ``$AUTOGRADER_ISOLATION``, else ``"auto"``); see SECURITY.md."""
     start = time.perf_counter()
+    select = select or os.environ.get("AUTOGRADER_SELECT") or None
+    isolation = isolation or os.environ.get("AUTOGRADER_ISOLATION") or "auto"
     with collect.submission(Path(path)) as sub_dir:
         problems = collect.problems(sub_dir.folder)
-        with Sandbox(sub_dir.folder) as sandbox:
+        with Sandbox(sub_dir.folder, isolation=isolation) as sandbox:
             tests, internal, figures = run_checks(sandbox, only_public=only_public, select=select)
             isolation = sandbox.isolation
     return GradeResult(str(path), tests, isolation, round(time.perf_counter() - start, 3),

@@ -271,6 +271,42 @@ def _runtime_binds(info) -> list:
 
 _probe_cache: dict = {}
 
+# Read-only for student code under Landlock, besides the interpreter's own folders.
+_SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+                "/proc", "/sys/devices/system/cpu")
+# Never readable by student code, even inside an allowed folder (the grader installed into
+# site-packages): the grader's package, the reference, the hidden checks. And the repository
+# that holds them (its history, tests, other copies): not readable as a whole, though a
+# Python that lives inside it (a .venv) stays readable.
+def _secrets():
+    from .config import CHECKS, SOLUTIONS
+
+    hard = [_HERE, str(SOLUTIONS), str(CHECKS)]
+    root = os.path.dirname(_HERE)
+    soft = [root] if _under(str(SOLUTIONS), root) and os.path.isdir(SOLUTIONS) else []
+    return hard, soft
+
+
+def _allow_minus(paths, hard, soft) -> list:
+    """``paths`` without the secrets: a path under a ``hard`` secret, or equal to a ``soft``
+    one, is dropped; a folder that holds a secret is replaced by its other entries,
+    recursively, so no allowed path reaches one."""
+    out = []
+    todo = list(paths)
+    while todo:
+        p = os.path.abspath(todo.pop())
+        if any(_under(p, h) for h in hard) or p in soft:
+            continue
+        if any(_under(x, p) and x != p for x in hard + soft) and os.path.isdir(p) \
+                and not os.path.islink(p):
+            try:
+                todo += [os.path.join(p, n) for n in os.listdir(p)]
+            except OSError:
+                pass
+            continue
+        out.append(p)
+    return sorted(set(out))
+
 
 def _bwrap_base(bwrap: str) -> list:
     cmd = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
@@ -384,7 +420,8 @@ class Sandbox:
     """
 
     def __init__(self, submission_dir, *, python: str | None = None, isolation: str = "auto",
-                 limits: Limits | None = None, uid: int | None | bool = None):
+                 limits: Limits | None = None, uid: int | None | bool = None,
+                 landlock: bool = True):
         if isolation not in ("auto", "bubblewrap", "process"):
             raise ValueError(f"isolation must be auto, bubblewrap or process, not {isolation!r}")
         self.limits = limits or Limits()
@@ -402,6 +439,7 @@ class Sandbox:
         self.worker_starts = 0
         self.start_seconds = None  # wall time of the last worker start
         self.worker_info: dict = {}
+        self.landlock = bool(landlock)  # confine module children with Landlock if possible
         self.closed = False
         try:
             self._setup(submission_dir, isolation, uid)
@@ -468,6 +506,7 @@ class Sandbox:
         bwrap = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.path.exists("/usr/bin/bwrap")
                                          else None)
         self.isolation = "process"
+        self.isolation_detail = ""
         self._map_uid = None
         why_not = None
         if isolation in ("auto", "bubblewrap") and bwrap:
@@ -530,9 +569,26 @@ class Sandbox:
                 os.chmod(home, 0o700)
         self._bwrap = bwrap
 
+    def _landlock_paths(self, in_sandbox: bool) -> dict:
+        """What student code may read and write under Landlock (worker.landlock): the
+        interpreter and its libraries, the system's shared files, the submission and the
+        runtime read-only; its own temp folder read-write. Never the grader's repository
+        (the reference, the hidden checks), other submissions, or the grader's outputs."""
+        runtime = _runtime_binds(self._info)
+        system = [p for p in _SYSTEM_READ if os.path.exists(p)]
+        if in_sandbox:
+            read = runtime + system + ["/runtime", "/submission"]
+            write = ["/tmp"]
+        else:
+            read = runtime + system + [self._rt, self._sub, self._info["real"],
+                                       self._info["executable"]]
+            write = [self._home]
+        return {"read": _allow_minus(read, *_secrets()), "write": write}
+
     def _config(self, in_sandbox: bool) -> str:
         lim = dataclasses.asdict(self.limits)
         return json.dumps({
+            "landlock": self._landlock_paths(in_sandbox) if self.landlock else None,
             "submission": "/submission" if in_sandbox else self._sub,
             "tmp": "/tmp" if in_sandbox else self._home,
             "limits": lim,
@@ -611,6 +667,17 @@ class Sandbox:
                                f"{self._log_tail()}") from None
         self.start_seconds = time.perf_counter() - t0
         self.worker_info = hello
+        if self.worker_starts == 1:
+            ll = hello.get("landlock")
+            ll = ll[:300] if type(ll) is str else "not reported"
+            if ll.startswith("Landlock"):
+                self.isolation_detail = self.isolation_detail.replace(
+                    "; it can read every world-readable file and use the network", "")
+                self.isolation_detail += (f"; student code confined by {ll}: reads only the "
+                                          f"interpreter, system files and the submission, "
+                                          f"writes only its temp folder")
+            elif self.landlock:
+                self.isolation_detail += f"; Landlock {ll}"
 
     def _log_tail(self) -> str:
         log = self._st.log
