@@ -42,7 +42,11 @@ def _pick_root(paths: list[PurePosixPath]) -> PurePosixPath | None:
     tops = {p.parent for p in paths if p.name in wanted}
     if PurePosixPath(".") in tops or not tops:
         return PurePosixPath(".")
-    return min(tops, key=lambda p: (len(p.parts), str(p))) if len(tops) == 1 else None
+    # the shallowest folder, if only one is that shallow (copies nested deeper inside it,
+    # e.g. a backup or a junk folder, don't make the submission ambiguous)
+    depth = min(len(p.parts) for p in tops)
+    shallowest = [p for p in tops if len(p.parts) == depth]
+    return shallowest[0] if len(shallowest) == 1 else None
 
 
 def _from_folder(src: Path, dst: Path, notes: list[str]) -> None:
