@@ -348,7 +348,9 @@ def _check_training(what, x, y, w, b, losses, start, lr, name="relu", label="", 
         if not np.isclose(losses[1], loss1, rtol=1e-7, atol=1e-12):
             raise Fail(f"{what}: {label} losses[1] is {losses[1]!r}, but one gradient step at "
                        f"lr = {lr:g} from the start gives loss {loss1!r} (recomputed by the "
-                       f"grader): this is not {name} gradient descent at that learning rate.")
+                       f"grader): this is not {name} gradient descent at that learning rate.\n"
+                       "Hint: pass the experiment's lr on to mlp.train (its own default is 0.1), "
+                       f"and train with ACTIVATIONS[\"{name}\"] from the contract's start.")
     if all(np.array_equal(p, q) for p, q in zip(w + b, w0 + b0)):
         raise Fail(f"{what}: {label} returned parameters are the starting ones: it was not "
                    "trained (or the trained parameters were not returned).")

@@ -34,6 +34,7 @@ POINTS = {
     "lecture_activation.pair": 0.5,        # correctness, public: returns (f, f_grad), no error
     "lecture_activation.unknown": 0.5,     # correctness: ValueError for other names
     "lecture_activation.values": 0.5,      # correctness, per name: seen through a 1-3 layer stack
+    "lecture_activation.safe": 0.25,       # behaviour: sigmoid: no overflow at huge pre-activations
     # saturated_fraction
     "saturated_fraction.values": 0.5,      # correctness, public: inclusive bounds, by hand
     "saturated_fraction.random": 0.5,      # correctness: seeded random outputs, other bounds
@@ -256,6 +257,26 @@ def test_lecture_activation_values(sub, name):
            hint=f"the grader recomputed the norms from your x and weights with {formula}, "
                 "both evaluated at the pre-activation a; depth 1 only needs f', deeper "
                 "stacks need f too. Check lecture_activation, then the backward pass.")
+
+
+@pytest.mark.check(kind="behaviour", points=points("lecture_activation.safe"),
+                   function="lecture_activation",
+                   name="lecture_activation: the sigmoid never overflows, however saturated")
+def test_lecture_activation_safe(sub):
+    # weight_scale 1e4: pre-activations of size 1e4, far into saturation, where
+    # 1 / (1 + exp(-a)) computes exp(1e4) = inf (an overflow warning) on its way to 0.
+    kwargs = {**SMALL, "weight_scale": 1e4}
+    what = judge.call_text("first_layer_grad_norms", (1, 2), "sigmoid", **kwargs)
+    r = judge.run(sub, MODULE, "first_layer_grad_norms", (1, 2), "sigmoid", **kwargs)
+    norms = judge.float_array(judge.entry(judge.returned(r, what), ("norms",), what),
+                              what + '["norms"]', (2,), finite=False)
+    judge.expect_no_warnings(r, what, hint="a saturated sigmoid unit is the lecture's point, so "
+                             "it must be computed safely: e^-a overflows for a < -709, while "
+                             "sigma(a) = 0.5 * (1 + tanh(a / 2)) never does.")
+    if not np.isfinite(norms).all():
+        raise Fail(f'{what}["norms"] is {judge.short(norms)}: not finite.\nHint: a saturated '
+                   "sigmoid unit has a gradient near 0, never inf or NaN; compute sigma and "
+                   "sigma' in a form that can't overflow, e.g. 0.5 * (1 + tanh(a / 2)).")
 
 
 # =========================================================================================
@@ -539,6 +560,13 @@ def test_first_layer_grad_norms_vanishing(sub):
                        f"{norms['sigmoid'][1]:.3g}.\nHint: {HINT_VANISHING}.")
 
     judge.all_of(*[lambda s=s: part(s) for s in GRAD_SEEDS])
+    x0, x1 = (_deep_run(sub, "sigmoid", s)[1] for s in GRAD_SEEDS)
+    if np.array_equal(x0, x1):
+        raise Fail(f"first_layer_grad_norms(range(1, 21), 'sigmoid', seed=...) returned the same x "
+                   f"for seed={GRAD_SEEDS[0]} and seed={GRAD_SEEDS[1]}: the seed argument is not "
+                   "used.\nHint: draw x and the weights from rng = np.random.default_rng(seed); "
+                   "vanishing gradients are only shown if they vanish for seeds you did not pick.",
+                   fraction=0.5)
 
 
 @pytest.mark.check(kind="experiment", points=points("first_layer_grad_norms.figure"),
@@ -681,9 +709,14 @@ def test_sign_mixing_experiment_data(sub):
                                     "(weight_gradients(delta, h)).")
 
     judge.all_of(lambda: part(0), lambda: part(1))
-    if np.array_equal(_mixing_data(sub, 0)[2][:10, :8], _mixing_data(sub, 1)[2][:10, :8]):
-        raise Fail("sign_mixing_experiment returned the same pre-activations for two seeds.\n"
-                   "Hint: draw them from rng = np.random.default_rng(seed).", fraction=0.5)
+    # The two calls draw (1000, 10) and (600, 8): with the same seed the second draw is the
+    # start of the first one's stream, element for element (not [:10, :8]).
+    a0, a1 = _mixing_data(sub, 0)[2], _mixing_data(sub, 1)[2]
+    if np.array_equal(a0.ravel()[:a1.size], a1.ravel()):
+        raise Fail(f"sign_mixing_experiment drew the same pre-activations for seed={MIX_SEEDS[0]} "
+                   f"and seed={MIX_SEEDS[1]}: the seed argument is not used.\n"
+                   "Hint: draw them from rng = np.random.default_rng(seed); an experiment is "
+                   "only evidence if it holds for seeds you did not pick.", fraction=0.5)
 
 
 @pytest.mark.check(kind="experiment", points=points("sign_mixing_experiment.claim"),
@@ -799,8 +832,12 @@ def _check_path(what, p, w0, w_star, lr, tol, same_sign, max_steps=10_000):
         want = p[t] + lr * direction(grad) if same_sign else p[t] - lr * grad
         if not np.allclose(p[t + 1], want, rtol=1e-9, atol=1e-12):
             rule = ("w + lr * same_sign_direction(w - w*)" if same_sign else "w - lr * (w - w*)")
+            hint = (HINT_ZIGZAG + ": each step is lr times the projection of -grad onto one "
+                    "orthant, not a made-up pattern of its own" if same_sign else
+                    "free gradient descent on 0.5 ||w - w*||^2 steps by -lr * (w - w*)")
             raise Fail(f"{what}: step {t + 1} goes from {judge.short(p[t])} to "
-                       f"{judge.short(p[t + 1])}, expected {judge.short(want)} ({rule}).")
+                       f"{judge.short(p[t + 1])}, expected {judge.short(want)} ({rule}).\n"
+                       f"Hint: {hint}.")
     dist = np.linalg.norm(p - w_star, axis=1)
     if (dist[:-1] <= tol).any():
         t = int(np.argmax(dist[:-1] <= tol))
@@ -920,14 +957,16 @@ def test_descent_path_figure(sub, figures):
 # the timing claim. numpy.abs is one pass over the array, what a ReLU costs; mlp.sigmoid
 # (given, from the reference) is 0.5 * (1 + tanh(x / 2)).
 BASELINE = "abs"
-TIMED = {BASELINE: FunctionRef("numpy.abs"), "sigmoid": FunctionRef("mlp.sigmoid"),
+# The baseline is not the first function: relative times must be divided by the baseline's,
+# whatever its place (a submission dividing by the first function timed would pass otherwise).
+TIMED = {"sigmoid": FunctionRef("mlp.sigmoid"), BASELINE: FunctionRef("numpy.abs"),
          "exp": FunctionRef("numpy.exp")}
 SIZES = [100_000, 1_000_000]
 REPEAT = 3
 
 
 def _timing(sub):
-    what = judge.call_text("time_activations", "{abs: numpy.abs, sigmoid: mlp.sigmoid, exp: "
+    what = judge.call_text("time_activations", "{sigmoid: mlp.sigmoid, abs: numpy.abs, exp: "
                            "numpy.exp}", SIZES, REPEAT, BASELINE, seed=_seeds("time", 1)[0])
     r = judge.run(sub, MODULE, "time_activations", TIMED, SIZES, REPEAT, BASELINE,
                   seed=_seeds("time", 1)[0])
@@ -993,10 +1032,23 @@ def test_time_activations_measured(sub):
 def test_time_activations_claim(sub):
     what, r, res, seconds = _timing(sub)
     ratio = seconds["sigmoid"].min(axis=1) / seconds[BASELINE].min(axis=1)
+    # A machine busy with other work can squeeze one run's ratio to ~1 (measured: 1.02 at
+    # 10^6 under a load of 7 on 2 cores): up to two more runs, with other seeds, and the best
+    # ratio per size counts. Still the student's own measurements, side by side.
+    for seed in _seeds("time.retry", 2):
+        if (ratio >= SIGMOID_OVER_BASELINE).all():
+            break
+        again = judge.returned(judge.run(sub, MODULE, "time_activations", TIMED, SIZES, REPEAT,
+                                         BASELINE, seed=seed), what)
+        more = {k: judge.float_array(judge.entry(again, ("seconds", k), what),
+                                     f'{what}["seconds"]["{k}"]', (len(SIZES), REPEAT))
+                for k in ("sigmoid", BASELINE)}
+        ratio = np.maximum(ratio, more["sigmoid"].min(axis=1) / more[BASELINE].min(axis=1))
     if (ratio < SIGMOID_OVER_BASELINE).any():
         raise Fail(f"{what}: from its raw times the sigmoid (0.5 (1 + tanh(x / 2))) costs "
                    f"{judge.short(np.round(ratio, 2))} times numpy.abs per element at sizes "
-                   f"{SIZES}, expected at least {SIGMOID_OVER_BASELINE}x at every size.\nHint: "
+                   f"{SIZES} (the best of three runs), expected at least "
+                   f"{SIGMOID_OVER_BASELINE}x at every size.\nHint: "
                    "the lecture: sigmoid needs exp (or tanh) and extra passes, relu one comparison; "
                    "time the functions side by side on the same x, interleaved, fastest of the "
                    "repeats.")
