@@ -808,8 +808,12 @@ class Sandbox:
                                                                           "memory"):
                 self._failed_modules[module] = (res.error_kind, res.error, res.output)
             elif res.error_kind == "timeout":
-                memo[(module, function)] = ("timeout", f"timed out earlier (did not finish "
-                                                       f"within {timeout:g} s); not called again")
+                # a function that hung is neither called nor timed again (each would cost
+                # another full timeout: a module that hangs everywhere must stay bounded)
+                for m in (self._given_up, self._time_given_up):
+                    m[(module, function)] = ("timeout", f"timed out earlier (did not finish "
+                                                        f"within {timeout:g} s); not called "
+                                                        f"again")
             return res
 
     def _exchange(self, frame, rid, timeout, has_refs):
