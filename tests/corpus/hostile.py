@@ -328,7 +328,9 @@ def elu_grad(x, alpha=1.0):
     import numpy as np
     return np.ones(10**10)
 '''),
-    Hostile("memory-grow", D, ("gelu_grad",), ("memory",), why="grows until it dies", source='''
+    # 128 MB a round reaches the 1.5 GB cap in about 0.6 s; on a loaded machine the 2 s
+    # call limit can come first, and then "timed out" is what happened.
+    Hostile("memory-grow", D, ("gelu_grad",), ("memory", "timed out"), why="grows until it dies", source='''
 def gelu_grad(x):
     import numpy as np
     hoard = []
