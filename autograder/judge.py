@@ -69,6 +69,19 @@ def as_array(value, what: str) -> np.ndarray:
     return value
 
 
+def numeric_answer(value, what: str):
+    """``value`` unless it is no answer at all: a numeric ndarray or number, or a tuple/list
+    of them (a pair of gradients). Checks that judge *how* a function computes (purity, speed)
+    award nothing to a function that returns None, a string or an object instead."""
+    parts = value if isinstance(value, (list, tuple)) and value else [value]
+    if not all((isinstance(v, np.ndarray) and v.dtype.kind in "biuf")
+               or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in parts):
+        raise Fail(f"{what} returned {short(value)}, not an array of numbers, so there is "
+                   "nothing to judge here.\nHint: compute the values with numpy and return "
+                   "them as an np.ndarray.")
+    return value
+
+
 def mismatches(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> np.ndarray:
     """Boolean mask of the elements outside tolerance (NaN matches NaN only)."""
     expected = np.asarray(expected, dtype=np.float64)
@@ -183,8 +196,8 @@ def _same(before, after) -> bool:
 
 
 def expect_pure(result, args, what: str) -> None:
-    """``Fail`` if the call wrote to its arguments or printed anything."""
-    returned(result, what)
+    """``Fail`` if the call wrote to its arguments, printed anything, or returned no answer."""
+    numeric_answer(returned(result, what), what)
     after = list(result.args_after or [])
     for i, before in enumerate(args):
         if i < len(after) and not _same(before, after[i]):
@@ -213,6 +226,18 @@ def clip_to_range(got, lo, hi) -> np.ndarray:
     got = np.asarray(got, dtype=np.float64)
     lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
     return np.where(np.isnan(got), lo, np.clip(got, lo, hi))
+
+
+def verified_first(verify, what: str) -> None:
+    """Run ``verify`` (it raises ``Fail`` when the grader can't confirm the experiment was
+    really run); a claim check calls it first, so a claim earns points only on results that
+    are the experiment's own."""
+    try:
+        verify()
+    except Fail as exc:
+        first = exc.message.split("\n")[0]
+        raise Fail(f"{what}: the claim is judged only on results the grader could verify, and "
+                   f"these could not be: {first.removeprefix(what + ':').strip()}") from None
 
 
 def all_of(*parts) -> None:
@@ -299,6 +324,8 @@ def expect_vectorised(sub, module: str, function: str, x, *args, reference) -> N
     sides are timed again, up to VECTOR_ATTEMPTS times, to rule out a busy moment."""
     from .config import VECTORISATION_FACTOR
 
+    numeric_answer(returned(call(sub, module, function, x, *args), call_text(function, x, *args)),
+                   call_text(function, x, *args))
     key = (module, function, np.shape(x))
     best = (float("inf"), 0.0)
     for attempt in range(VECTOR_ATTEMPTS):

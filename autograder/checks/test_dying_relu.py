@@ -491,18 +491,19 @@ def _sweep(sub, i):
     return what, x, y, list(zip(*nets)), losses, seed, bias_init
 
 
+def _sweep_trained(sub, i):
+    what, x, y, nets, losses, seed, bias_init = _sweep(sub, i)
+    start = _mlp().init_params(SIZES, seed=seed, bias_init=bias_init)
+    for j, ((w, b), lr) in enumerate(zip(nets, SWEEP_LRS)):
+        # The end of a run at lr = 10 or 1 can jump; the smallest lr's run is smooth.
+        _check_training(what, x, y, w, b, losses[j], start, lr, label=f"run {j} (lr = {lr:g})",
+                        end=lr == min(SWEEP_LRS))
+
+
 @pytest.mark.check(kind="experiment", points=points("lr_sweep.trained"), function="lr_sweep",
                    name="lr_sweep: one start, each network really trained at its own learning rate")
 def test_lr_sweep_trained(sub):
-    def part(i):
-        what, x, y, nets, losses, seed, bias_init = _sweep(sub, i)
-        start = _mlp().init_params(SIZES, seed=seed, bias_init=bias_init)
-        for j, ((w, b), lr) in enumerate(zip(nets, SWEEP_LRS)):
-            # The end of a run at lr = 10 or 1 can jump; the smallest lr's run is smooth.
-            _check_training(what, x, y, w, b, losses[j], start, lr, label=f"run {j} (lr = {lr:g})",
-                            end=lr == min(SWEEP_LRS))
-
-    judge.all_of(lambda: part(0), lambda: part(1))
+    judge.all_of(lambda: _sweep_trained(sub, 0), lambda: _sweep_trained(sub, 1))
 
 
 @pytest.mark.check(kind="experiment", points=points("lr_sweep.claim"), function="lr_sweep",
@@ -512,6 +513,7 @@ def test_lr_sweep_claim(sub):
 
     def part(i):
         what, x, y, nets, losses, seed, bias_init = _sweep(sub, i)
+        judge.verified_first(lambda: _sweep_trained(sub, i), what)
         dead = [float(np.mean(_own_dead(fresh, w, b))) for w, b in nets]
         table = ", ".join(f"lr {lr:g}: {d:.2f}" for lr, d in zip(SWEEP_LRS, dead))
         high = dead[SWEEP_LRS.index(max(SWEEP_LRS))]
@@ -554,18 +556,19 @@ def _leaky(sub, i):
     return what, x, y, nets, seed
 
 
+def _leaky_trained(sub, i):
+    what, x, y, nets, seed = _leaky(sub, i)
+    start = _mlp().init_params(SIZES, seed=seed)
+    for name, (w, b, losses) in nets.items():
+        _check_training(what, x, y, w, b, losses, start, LEAKY_KW["lr"], name=name,
+                        label=f'the "{name}" network\'s', end=False)
+
+
 @pytest.mark.check(kind="experiment", points=points("relu_vs_leaky.trained"),
                    function="relu_vs_leaky",
                    name="relu_vs_leaky: both networks trained from one start at the same learning rate")
 def test_relu_vs_leaky_trained(sub):
-    def part(i):
-        what, x, y, nets, seed = _leaky(sub, i)
-        start = _mlp().init_params(SIZES, seed=seed)
-        for name, (w, b, losses) in nets.items():
-            _check_training(what, x, y, w, b, losses, start, LEAKY_KW["lr"], name=name,
-                            label=f'the "{name}" network\'s', end=False)
-
-    judge.all_of(lambda: part(0), lambda: part(1))
+    judge.all_of(lambda: _leaky_trained(sub, 0), lambda: _leaky_trained(sub, 1))
 
 
 @pytest.mark.check(kind="experiment", points=points("relu_vs_leaky.relu_dead"),
@@ -577,6 +580,7 @@ def test_relu_vs_leaky_relu_dead(sub):
 
     def part(i):
         what, x, y, nets, seed = _leaky(sub, i)
+        judge.verified_first(lambda: _leaky_trained(sub, i), what)
         w, b, _ = nets["relu"]
         dead_train, dead_fresh = _own_dead(x, w, b), _own_dead(fresh, w, b)
         if min(dead_train.mean(), dead_fresh.mean()) < RELU_DEAD_AT_LEAST:
@@ -601,6 +605,7 @@ def test_relu_vs_leaky_leaky_alive(sub):
 
     def part(i):
         what, x, y, nets, seed = _leaky(sub, i)
+        judge.verified_first(lambda: _leaky_trained(sub, i), what)
         w, b, _ = nets["leaky_relu"]
         if not all(np.isfinite(p).all() for p in w + b):
             raise Fail(f'{what}: the "leaky_relu" network\'s parameters are not finite: its '
