@@ -250,12 +250,6 @@ MODULES = {
                     pass
             return 1
 
-        def loaded_modules(x):
-            import sys
-            return sorted(m for m in sys.modules
-                          if m.split(".")[0] in ("autograder", "solutions", "pytest", "_pytest",
-                                                 "matplotlib"))
-
         def counter(x):
             global COUNT
             COUNT = globals().get("COUNT", 0) + 1
@@ -305,9 +299,11 @@ MODULES = {
         import sys
 
         def loaded(x):
+            # matplotlib is preloaded on purpose (children draw figures); nothing of the
+            # grader, the reference or the checks may be.
             return sorted(m for m in sys.modules
                           if m.split(".")[0] in ("autograder", "solutions", "pytest", "_pytest",
-                                                 "matplotlib"))
+                                                 "judge", "reference", "runner"))
     """,
 }
 
