@@ -21,6 +21,17 @@ Grader processes are long-lived: each one grades submission after submission
 (``runner.grade`` in a loop), saving the interpreter, numpy, pytest and reference start-up
 every time. Student code never runs in them (it runs in each grade's own sandbox), so one
 submission leaves nothing behind for the next.
+
+Faults from outside are never recorded as a student's grade:
+
+- a grade during which a process running the student's code died abruptly (killed,
+  crashed, exited) is confirmed by grading again: a clean grade, or two that agree check by
+  check, is kept (a submission that kills its own worker does so every time); otherwise the
+  row says the grader failed, and the next run grades it again;
+- a grader process that dies (the out-of-memory killer, a stray ``kill``) costs only the
+  submission it held, which a new grader process grades once more;
+- when the output folder can't be written (a full disk), the batch stops at once with
+  ``OutputError``; every submission committed before stays, and a rerun resumes.
 """
 from __future__ import annotations
 
@@ -31,10 +42,13 @@ import multiprocessing
 import os
 import platform
 import re
+import sqlite3
 import stat
 import sys
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.connection import wait
@@ -44,6 +58,7 @@ from . import config, gradebook
 from .collect import SubmissionError
 from .report import gradescope, markdown
 from .results import GradeResult
+from .runner import GradingError
 
 PACKAGE = Path(__file__).resolve().parent
 # Parts of the package that only present a verdict or run the workflows. Every other file
@@ -53,6 +68,15 @@ PACKAGE = Path(__file__).resolve().parent
 PRESENTATION = frozenset({"report", "templates", "batch.py", "gradebook.py", "release.py",
                           "gradescope.py", "cli.py", "__main__.py", "public_cases.py",
                           "nbgrader_course.py", "stubs.py"})
+
+
+# A grade in which student processes died abruptly is kept only once confirmed; after this
+# many grades that neither ran clean nor agreed, the submission is left to the next run.
+GRADE_ATTEMPTS = 3
+
+
+class OutputError(GradingError):
+    """The batch could not write its output folder (a full disk, a file size limit, ...)."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +135,8 @@ def grader_fingerprint() -> str:
             if not any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
                 h.update(_line(f, config.ROOT))
     h.update(f"numpy {importlib.metadata.version('numpy')} python {platform.python_version()}".encode())
+    if os.environ.get("AUTOGRADER_SELECT"):  # only some of the checks run: another grader
+        h.update(f"select {os.environ['AUTOGRADER_SELECT']}".encode())
     return h.hexdigest()[:16]
 
 
@@ -144,6 +170,78 @@ def discover(folder: Path, assignment: str | None = None, skip: Path | None = No
     return found
 
 
+# What a sandbox reports when a student process ended abruptly rather than failing by
+# itself (worker.death_message, Sandbox._worker_lost): killed, crashed, or exited.
+_DEATH_WORDS = ("killed", "crashed", "aborted", "ended the process", "sandbox worker")
+_deaths: list[str] = []  # in a grader process: what died during the current grade
+
+
+def _watch_sandboxes() -> None:
+    """In a grader process: make every sandbox ``runner.grade`` opens note, in ``_deaths``,
+    each call that found a student process dead (the call failed as a crash, or an import
+    did because its process died) and each restart of the worker."""
+    from . import runner
+    from .sandbox import Sandbox
+
+    def noted(result, module, function):
+        error = result.error or ""
+        if not result.ok and (result.error_kind == "crash" or (
+                result.error_kind == "import" and any(w in error for w in _DEATH_WORDS))):
+            _deaths.append(f"{module}.{function}: {error}")
+        return result
+
+    class WatchedSandbox(Sandbox):
+        def call(self, module, function, /, *args, **kwargs):
+            return noted(super().call(module, function, *args, **kwargs), module, function)
+
+        def time_call(self, module, function, /, *args, **kwargs):
+            return noted(super().time_call(module, function, *args, **kwargs), module, function)
+
+        def close(self):
+            if self.restarts and not self.closed:
+                _deaths.append(f"the sandbox worker was restarted {self.restarts} times")
+            super().close()
+
+    runner.Sandbox = WatchedSandbox
+
+
+def _scores(result: GradeResult) -> list:
+    return [(t.name, t.function, t.score, t.max_score) for t in result.tests]
+
+
+def _grade_confirmed(grade, path: str) -> GradeResult:
+    """``grade(path)``, again while student processes died abruptly in it: kept when a
+    grade runs clean, or agrees check by check with the one before (what the student's
+    code does to itself it does every time; a kill from outside does not repeat)."""
+    from .sandbox import SandboxError
+
+    previous = failure = None
+    for _ in range(GRADE_ATTEMPTS):
+        _deaths.clear()
+        try:
+            result = grade(path)
+        except SandboxError as exc:  # e.g. its worker was killed before it said hello
+            failure = exc
+            continue
+        if not _deaths or (previous is not None and _scores(result) == _scores(previous)):
+            return result
+        previous, failure = result, None
+    if failure is not None:
+        raise failure
+    raise GradingError(
+        f"processes running this submission's code died abruptly in each of {GRADE_ATTEMPTS} "
+        f"grades, which all disagreed (killed from outside, e.g. by the out-of-memory killer?), "
+        f"so none is kept; the next run grades it again. Last: {_deaths[0][:300]}")
+
+
+def _exit_with(parent: int) -> None:
+    """End this process as soon as ``parent`` is gone (this process is re-parented). Its
+    sandbox follows it (bubblewrap's --die-with-parent, the worker's parent-death signal)."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
 def _serve(conn, folder: str) -> None:
     """A grader process: grade each path it is sent until the batch closes the pipe.
 
@@ -152,6 +250,10 @@ def _serve(conn, folder: str) -> None:
     """
     from .runner import grade
 
+    # When the batch dies (SIGKILL included), leave at once: a grade in progress has no
+    # one to go to, and would hold a CPU and a sandbox for nothing.
+    threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
+    _watch_sandboxes()
     os.chdir(folder)
     while True:
         try:
@@ -160,7 +262,7 @@ def _serve(conn, folder: str) -> None:
             return
         start = time.perf_counter()
         try:
-            result = grade(path)
+            result = _grade_confirmed(grade, path)
             reply = {"result": result.to_dict(), "figures": result.figures}
         except SubmissionError as exc:
             reply = {"error": str(exc), "kind": "submission"}
@@ -177,7 +279,8 @@ def _serve(conn, folder: str) -> None:
 class _Graders:
     """Up to ``jobs`` grader processes, fed one submission at a time. One that dies or
     overruns ``config.BATCH_SUBMISSION_TIMEOUT`` is killed and replaced; only the
-    submission it held fails, as the grader's fault."""
+    submission it held fails, as the grader's fault. A submission whose grader died is
+    first given to a new grader once more (a grader killed from outside is no verdict)."""
 
     def __init__(self, jobs: int, folder: Path):
         # spawn: a fresh interpreter, sharing no sqlite handle or lock with the batch.
@@ -207,6 +310,7 @@ class _Graders:
         """Grade every submission in ``work``; ``done(submission, reply)`` as each ends."""
         queue = list(reversed(work))
         busy: dict = {}  # conn -> (process, submission, started)
+        retried: set[str] = set()
         try:
             while queue or busy:
                 while queue and len(busy) < self.jobs:
@@ -232,7 +336,11 @@ class _Graders:
                         process.kill()
                         process.join()
                         conn.close()
-                        why = (f"died (exit code {process.exitcode})" if died else
+                        if died and sub.student not in retried:
+                            retried.add(sub.student)
+                            queue.append(sub)  # next, in a new grader process
+                            continue
+                        why = (f"died (exit code {process.exitcode}), twice," if died else
                                f"took longer than {config.BATCH_SUBMISSION_TIMEOUT:g} s")
                         reply = {"error": f"The grader process {why} while grading this submission.",
                                  "kind": "grader", "seconds": round(elapsed, 3)}
@@ -240,6 +348,10 @@ class _Graders:
                         self.idle.append((process, conn))
                     done(sub, reply)
         finally:
+            # Busy graders are left only when the batch stops early: waiting for them
+            # would only delay the stop.
+            for conn, (process, _, _) in busy.items():
+                process.kill()
             self.close(extra=[(p, c) for c, (p, _, _) in busy.items()])
 
     def close(self, extra=()) -> None:
@@ -315,12 +427,14 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
     if not folder.is_dir():
         raise SubmissionError(f"no such folder of submissions: {submissions}")
     jobs = max(1, jobs or os.cpu_count() or 1)
-    conn = gradebook.connect(out / gradebook.FILE)
+    now: set[str] = set()
+    with _writing(out, now):
+        conn = gradebook.connect(out / gradebook.FILE)
     try:
         grader = grader_fingerprint()
         known = gradebook.submissions(conn)
         found = discover(folder, assignment, skip=out)
-        keys, todo, now = {}, [], set()
+        keys, todo = {}, []
         for sub in found:
             keys[sub.student] = _key(sub)
             old = known.get(sub.student)
@@ -343,9 +457,10 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
             else:
                 row |= {"score": 0.0, "max_score": None, "seconds": reply.get("seconds", 0.0),
                         "isolation": "none", "error": reply["error"], "error_kind": reply["kind"]}
-            gradebook.record(conn, row, result)
-            export_student(conn, out, sub.student)
-            now.add(sub.student)
+            with _writing(out, now):
+                gradebook.record(conn, row, result)
+                now.add(sub.student)
+                export_student(conn, out, sub.student)
             progress.advance(sub.student)
 
         for sub in todo:
@@ -359,12 +474,34 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
         # Rewrite every derived file from the gradebook: fills in whatever a killed run
         # had committed but not yet written out.
         rows = gradebook.submissions(conn)
-        for student in rows:
-            export_student(conn, out, student)
-        gradebook.export_csv(conn, out)
+        with _writing(out, now):
+            for student in rows:
+                export_student(conn, out, student)
+            gradebook.export_csv(conn, out)
         return [rows[s.student] | {"graded_now": s.student in now} for s in found]
     finally:
-        conn.close()
+        try:
+            conn.close()
+        except sqlite3.Error:  # e.g. its last checkpoint found the disk full: the WAL keeps it
+            pass
+
+
+@contextmanager
+def _writing(out: Path, graded: set):
+    """Turn a failed write to ``out`` (the gradebook or a file derived from it) into one
+    ``OutputError`` that says what to do, instead of a traceback."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as exc:
+        if isinstance(exc, OSError) and exc.strerror:
+            why = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+        else:
+            why = str(exc)
+        raise OutputError(
+            f"the batch stopped: {out} can't be written ({why}). Is the disk full, or a file "
+            f"size limit reached? Every submission graded before is kept in the gradebook "
+            f"({len(graded)} of them by this run); free some space and run the batch again: "
+            f"it resumes where this one stopped.") from exc
 
 
 def summary(rows: list[dict], out: Path) -> str:

@@ -94,8 +94,24 @@ class transaction:
         return self.conn
 
     def __exit__(self, exc_type, exc, tb):
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-        return False
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return False
+            except BaseException:  # e.g. the disk filled up: the commit failed, roll back
+                self._rollback()
+                raise
+        self._rollback()
+        return False  # the error that stopped the transaction, not one from the rollback
+
+    def _rollback(self):
+        # SQLite may have rolled back already (a full disk does that); a second ROLLBACK
+        # would fail and hide why.
+        if self.conn.in_transaction:
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
 
 
 def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None) -> None:
