@@ -345,6 +345,25 @@ def _probe_bwrap(bwrap: str, as_uid: int | None, map_uid: int | None):
     return res
 
 
+_ROOT_PREFIX = "autograder-sandbox-"
+
+
+def _sweep_orphans() -> None:
+    """Remove the sandbox folders of graders that were killed (SIGKILL skips every
+    clean-up): each folder is named after the pid of the grader that made it."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        pid = name[len(_ROOT_PREFIX):].split("-", 1)[0]
+        if not (name.startswith(_ROOT_PREFIX) and pid.isdigit()):
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        except OSError:
+            pass  # alive (someone else's): leave it
+
+
 # ============================================================================ the sandbox
 
 
@@ -467,7 +486,8 @@ class Sandbox:
         info = _runtime_info(self._python)
         self._info = info
         st = self._st
-        st.root = tempfile.mkdtemp(prefix="autograder-sandbox-")
+        _sweep_orphans()
+        st.root = tempfile.mkdtemp(prefix=f"{_ROOT_PREFIX}{os.getpid()}-")
         os.chmod(st.root, 0o711)
         sub = os.path.join(st.root, "submission")
         rt = os.path.join(st.root, "runtime")

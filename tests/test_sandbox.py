@@ -891,3 +891,26 @@ def test_bad_arguments():
     with pytest.raises(SandboxError):
         Sandbox("/nonexistent/folder")
 
+
+
+def test_folders_of_killed_graders_are_swept(tmp_path):
+    """A grader killed with SIGKILL leaves its sandbox folder; the next sandbox removes the
+    folders whose grader is gone, and no one else's."""
+    import tempfile
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    base = tempfile.gettempdir()
+    orphan = os.path.join(base, f"autograder-sandbox-{dead.pid}-orphan")
+    alive = os.path.join(base, f"autograder-sandbox-{os.getppid()}-alive")
+    for d in (orphan, alive):
+        os.makedirs(os.path.join(d, "submission"), exist_ok=True)
+    (tmp_path / "m.py").write_text("def f(x):\n    return x\n")
+    try:
+        with Sandbox(tmp_path, isolation="process") as sb:
+            assert sb.call("m", "f", 1).value == 1
+        assert not os.path.exists(orphan)
+        assert os.path.isdir(alive)
+    finally:
+        for d in (orphan, alive):
+            subprocess.run(["rm", "-rf", d])
