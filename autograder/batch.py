@@ -406,7 +406,8 @@ def export_student(conn, out: Path, student: str) -> None:
         feedback = markdown.render_error(student, row["error"], row["error_kind"] == "grader")
         result = GradeResult(student, [], "none", 0.0, [row["error"]])
     else:
-        figures = {name: f"{student}/{_file_name(name)}.png" for name in result.figures}
+        figures = {name: f"{student}/{_file_name(name).removesuffix('.png')}.png"
+                   for name in result.figures}
         for name, link in figures.items():
             gradebook.write_atomic(out / "feedback" / link, result.figures[name])
         feedback = markdown.render(result, student, figures)

@@ -324,3 +324,13 @@ def test_two_batches_at_once_on_one_gradebook_lose_nothing(subs, baseline, tmp_p
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert snapshot(out) == snapshot(baseline[0])  # everyone, as if graded in one run
     assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_feedback_shows_the_figures_the_experiments_drew(baseline):
+    out, _ = baseline
+    figures = sorted(p.name for p in (out / "feedback" / "alice").iterdir())
+    assert figures and all(f.endswith(".png") and not f.endswith(".png.png") for f in figures)
+    assert all((out / "feedback" / "alice" / f).read_bytes()[:4] == b"\x89PNG" for f in figures)
+    feedback = (out / "feedback" / "alice.md").read_text()
+    assert all(f"alice/{f}" in feedback for f in figures)
+    assert not (out / "feedback" / "bob").exists()  # the stubs drew nothing
