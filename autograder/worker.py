@@ -752,8 +752,7 @@ class Worker:
             try:
                 hdr, _ = wire.unpack(data)
             except wire.WireError as e:
-                hdr = {"ready": False, "error": f"{module}.py broke the protocol while "
-                                                f"importing ({e})", "kind": "import"}
+                hdr = {"ready": False, "error": _interfered(module, e), "kind": "import"}
             if hdr.get("ready") is True:
                 self.children[module] = mp
                 send_to_grader(wire.pack({"event": "loaded", "module": module}))
@@ -768,7 +767,7 @@ class Worker:
         elif what == "dead":
             fail = ("import", death_message(data, f"while importing {module}.py")[1], "")
         else:
-            fail = ("import", f"{module}.py broke the protocol while importing ({data})", "")
+            fail = ("import", _interfered(module, data), "")
         self.failed[module] = fail
         send_to_grader(wire.pack({"event": "loaded", "module": module}))
         return None, reply_frame({"id": cid, "error_kind": fail[0], "error": fail[1],
@@ -879,6 +878,12 @@ def _landlock_probe() -> str:
     if not got.startswith("Landlock"):
         CFG.landlock = None  # not here: the children run without it (the grader says so)
     return got or "not applied (the probe died)"
+
+
+def _interfered(module, detail) -> str:
+    return (f"{module}.py interfered with the sandbox while importing: what came back could "
+            f"not be read ({detail}). Don't replace Python's or numpy's own functions "
+            "(builtins, json, numpy internals) in your module")
 
 
 def _warm_matplotlib():
