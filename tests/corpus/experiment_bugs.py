@@ -746,19 +746,20 @@ def relu_vs_leaky(seed=0, lr=5.0, steps=300):
             "leaky_relu": {"weights": w2, "biases": b2, "losses": l2}}
 """, why="the two runs written out"),
     Variant("dying-figure-own-plot", DR, '''
-def dying_figure(seed=0):
+def dying_figure(seed=0, sweeps=None, leaky=None):
     fig = Figure(figsize=(10, 4))
     left = fig.add_subplot(1, 2, 1)
     right = fig.add_subplot(1, 2, 2)
-    for bias_init, marker in ((0.0, "o"), (0.01, "s")):
-        sweep = lr_sweep(seed=seed, bias_init=bias_init)
+    if sweeps is None:
+        sweeps = [lr_sweep(seed=seed, bias_init=b) for b in (0.0, 0.01)]
+    for sweep, marker in zip(sweeps, "os"):
         dead = [dead_fraction(sweep["x"], w, b) for w, b in zip(sweep["weights"], sweep["biases"])]
-        left.plot(sweep["lrs"], dead, marker=marker, label=f"bias init {bias_init}")
+        left.plot(sweep["lrs"], dead, marker=marker, ls="none", label=f"bias init {sweep['bias_init']}")
     left.set_xscale("log")
     left.set_xlabel("learning rate")
     left.set_ylabel("dead fraction")
     left.legend()
-    result = relu_vs_leaky(seed)
+    result = relu_vs_leaky(seed) if leaky is None else leaky
     silent = [np.mean(zero_gradient_units(result["x"], result["y"], result[n]["weights"],
                                           result[n]["biases"], n)) for n in ("relu", "leaky_relu")]
     right.bar(["ReLU", "leaky ReLU"], silent, color=["tab:red", "tab:green"])
