@@ -240,6 +240,18 @@ def verified_first(verify, what: str) -> None:
                    f"these could not be: {first.removeprefix(what + ':').strip()}") from None
 
 
+# The inputs of the array contract's dtype and form checks, shared by every elementwise
+# module: (float32 input) + int + bool must come back as float32 / float64 / float64; a 0-d
+# array, a Python number and a nested list must be accepted like arrays.
+INT_AND_BOOL_INPUTS = (np.array([[-3, -1, 0], [1, 2, 7]]), np.array([True, False, True]))
+FORM_INPUTS = (np.array(-1.5), 2.5, [[-2.0, 0.5], [3.0, -0.25]])
+
+
+def each_input(check, inputs) -> None:
+    """``all_of`` over ``check(x)`` for every x in ``inputs``."""
+    all_of(*(lambda x=x: check(x) for x in inputs))
+
+
 def all_of(*parts) -> None:
     """Run the callables ``parts`` (each may raise ``Fail``) and fail with every message if
     any does, keeping the fraction of the points earned by the parts that passed."""

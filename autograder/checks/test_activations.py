@@ -224,22 +224,15 @@ def _float32_input(function):
 @pytest.mark.check(kind="behaviour", points=points("dtype"),
                    name="{function}: float32 stays float32, int and bool give float64")
 def test_dtype(sub, function):
-    judge.all_of(
-        lambda: _dtype_part(sub, function, _float32_input(function)),
-        lambda: _dtype_part(sub, function, np.array([[-3, -1, 0], [1, 2, 7]])),
-        lambda: _dtype_part(sub, function, np.array([True, False, True])),
-    )
+    judge.each_input(lambda x: _dtype_part(sub, function, x),
+                     (_float32_input(function), *judge.INT_AND_BOOL_INPUTS))
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.check(kind="behaviour", points=points("forms"),
                    name="{function}: 0-d array, Python number and nested list inputs")
 def test_forms(sub, function):
-    judge.all_of(
-        lambda: _dtype_part(sub, function, np.array(-1.5)),
-        lambda: _dtype_part(sub, function, 2.5),
-        lambda: _dtype_part(sub, function, [[-2.0, 0.5], [3.0, -0.25]]),
-    )
+    judge.each_input(lambda x: _dtype_part(sub, function, x), judge.FORM_INPUTS)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

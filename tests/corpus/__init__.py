@@ -51,3 +51,24 @@ def build(variant: Variant, folder: Path) -> Path:
     target = folder / f"{variant.module}.py"
     target.write_text(swap(target.read_text(encoding="utf-8"), variant.source), encoding="utf-8")
     return folder
+
+
+def lost(result) -> dict:
+    """function -> (score, max) for every function a graded result lost points on."""
+    return {f: (s, m) for f, (s, m) in result.by_function().items() if s < m}
+
+
+def assert_costs_only_what_it_breaks(variant: Variant, result) -> None:
+    """A buggy variant loses points on every function it breaks and on nothing outside
+    ``breaks + also``; each failed check says why, without showing hidden test code."""
+    taken = lost(result)
+    missed = [f for f in variant.breaks if f not in taken]
+    assert not missed, f"{variant.id} ({variant.why}) cost nothing on {missed}"
+    extra = sorted(set(taken) - set(variant.breaks) - set(variant.also))
+    assert not extra, (f"{variant.id} ({variant.why}) also cost points on {extra}:\n"
+                       + "\n".join(f"{t.name}: {t.output}" for t in result.tests
+                                   if t.function in extra and not t.passed))
+    for t in result.tests:
+        if not t.passed:
+            assert t.output.strip(), f"{t.name} failed without a message"
+            assert "def " not in t.output and "assert " not in t.output, t.output
