@@ -3,7 +3,8 @@
 Run as ``python -B -s worker.py CONFIG_JSON`` by ``sandbox.py``, inside bubblewrap or as a
 plain child process, as an unprivileged uid.  It imports only the standard library, numpy and
 ``wire.py`` (copied next to it); never the ``autograder`` package or the reference solutions.
-matplotlib is imported once, after start-up, so the children that draw figures inherit it.
+matplotlib is imported once, before the first child of a module that uses it, so the children
+that draw figures inherit it.
 
 Protocol: frames (see ``wire.py``) on fd 0 (requests from the grader) and fd 1 (replies);
 the worker moves them to private fds at once and points fds 0/1 at /dev/null and stderr.
@@ -610,6 +611,7 @@ class Worker:
 
     # -- processes
     def spawn(self, module):
+        _warm_matplotlib_for(module)
         r1, w1 = _pipe()
         r2, w2 = _pipe()
         pid = os.fork()
@@ -886,11 +888,24 @@ def _interfered(module, detail) -> str:
             "(builtins, json, numpy internals) in your module")
 
 
-def _warm_matplotlib():
-    """Import matplotlib and render one small figure before any child is forked: every
-    experiment module draws, and each child would otherwise pay the import and the font
-    set-up again (about 0.3 s). Done after "hello", while the grader collects its checks.
-    Nothing a student does reaches here: children are forked later, from this state."""
+_MPL_WARM = []
+
+
+def _warm_matplotlib_for(module):
+    """Before forking the child of a module that uses matplotlib (its source says so),
+    import matplotlib and render one small figure here, once: every later child inherits
+    it instead of paying the import and font set-up again (about 0.3 s each). Modules that
+    don't draw never wait for it. Nothing a student does reaches here: the source is only
+    read, and children are forked from this state."""
+    if _MPL_WARM:
+        return
+    try:
+        with open(os.path.join(CFG.submission, f"{module}.py"), "rb") as f:
+            if b"matplotlib" not in f.read(1 << 20):
+                return
+    except OSError:
+        return
+    _MPL_WARM.append(True)
     try:
         import io
 
@@ -952,7 +967,6 @@ def main():
                               "landlock": _landlock_probe(),
                               "numpy": np.__version__, "python": sys.version.split()[0],
                               "seconds": _perf() - t0}))
-    _warm_matplotlib()
     try:
         while True:
             try:
