@@ -68,6 +68,15 @@ def returned(result, what: str):
     raise Fail(f"{what} {result.error}." + (f"\nHint: {hint}" if hint else ""))
 
 
+def expect_value_error(result, what: str, hint: str) -> None:
+    """``Fail`` unless the sandboxed call raised ValueError."""
+    if result.ok:
+        raise Fail(f"{what} returned {short(result.value, 80)}, expected it to raise "
+                   f"ValueError.\nHint: {hint}")
+    if result.error_kind != "exception" or "ValueError" not in (result.error or ""):
+        raise Fail(f"{what} {result.error}; expected ValueError.\nHint: {hint}")
+
+
 def as_array(value, what: str) -> np.ndarray:
     """The returned value as an ndarray; a 0-d numpy scalar counts (SPEC: output contract)."""
     if not isinstance(value, np.ndarray):

@@ -96,13 +96,6 @@ def _mlp():
     return _reference_module("mlp")
 
 
-def _value_error(r, what, hint):
-    if r.ok:
-        raise Fail(f"{what} returned {judge.short(r.value, 80)}, expected it to raise ValueError.\n"
-                   f"Hint: {hint}")
-    if r.error_kind != "exception" or "ValueError" not in (r.error or ""):
-        raise Fail(f"{what} {r.error}; expected ValueError.\nHint: {hint}")
-
 
 def _own_dead(x, weights, biases):
     """The grader's own dead mask over the hidden units, each layer fed ReLU outputs."""
@@ -286,7 +279,7 @@ def test_dead_fraction_random(sub):
                    name="dead_fraction: ValueError for a network with no hidden layer")
 def test_dead_fraction_errors(sub):
     x, w, b = np.ones((3, 2)), [np.ones((2, 1))], [np.zeros(1)]
-    _value_error(judge.call(sub, MODULE, "dead_fraction", x, w, b),
+    judge.expect_value_error(judge.call(sub, MODULE, "dead_fraction", x, w, b),
                  judge.call_text("dead_fraction", x, w, b),
                  "one layer is the output layer alone: there is no hidden unit to count, so "
                  "raise ValueError.")

@@ -101,13 +101,6 @@ def _mlp():
     return _reference_module("mlp")
 
 
-def _value_error(r, what, hint):
-    if r.ok:
-        raise Fail(f"{what} returned {judge.short(r.value, 80)}, expected it to raise ValueError.\n"
-                   f"Hint: {hint}")
-    if r.error_kind != "exception" or "ValueError" not in (r.error or ""):
-        raise Fail(f"{what} {r.error}; expected ValueError.\nHint: {hint}")
-
 
 def _stack(key, dims, n=None):
     g = judge.rng(f"linear_collapse.{key}")
@@ -295,7 +288,7 @@ def test_relu_ramp_shapes(sub):
 def test_relu_ramp_errors(sub):
     x = np.array([0.0, 1.0, 2.0])
     cases = [(2.0, 1.0), (1.0, 1.0), (np.nan, 1.0)]
-    judge.all_of(*[lambda a=a, b=b: _value_error(
+    judge.all_of(*[lambda a=a, b=b: judge.expect_value_error(
         judge.call(sub, MODULE, "relu_ramp", x, a, b), judge.call_text("relu_ramp", x, a, b),
         "the ramp needs a < b (else there is no step, or it falls): raise ValueError; "
         "'if not a < b' also catches a NaN bound.") for a, b in cases])
@@ -373,7 +366,7 @@ def test_step_approximation_errors(sub):
     sin = FunctionRef("numpy.sin")
     cases = [((0,), "at least one step"), ((3, sin, 1.0, 1.0), "lo < hi"),
              ((3, sin, 2.0, 1.0), "lo < hi")]
-    judge.all_of(*[lambda a=a, why=why: _value_error(
+    judge.all_of(*[lambda a=a, why=why: judge.expect_value_error(
         judge.run(sub, MODULE, "step_approximation", *a), judge.call_text("step_approximation", *a),
         f"{why}: raise ValueError.") for a, why in cases])
 

@@ -170,14 +170,6 @@ def _mixed(g):
     return float(np.mean((g > 0).any(axis=1) & (g < 0).any(axis=1)))
 
 
-def _value_error(r, what, hint):
-    """``Fail`` unless the call raised ValueError."""
-    if r.ok:
-        raise Fail(f"{what} returned {judge.short(r.value, 80)}, expected it to raise ValueError.\n"
-                   f"Hint: {hint}")
-    if r.error_kind != "exception" or "ValueError" not in (r.error or ""):
-        raise Fail(f"{what} {r.error}; expected ValueError.\nHint: {hint}")
-
 
 def _number(value, what):
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -220,7 +212,7 @@ def test_lecture_activation_pair(sub):
                    function="lecture_activation",
                    name="lecture_activation: ValueError for a name it does not know")
 def test_lecture_activation_unknown(sub):
-    judge.all_of(*[lambda n=n: _value_error(
+    judge.all_of(*[lambda n=n: judge.expect_value_error(
         judge.call(sub, MODULE, "lecture_activation", n),
         judge.call_text("lecture_activation", n),
         "any name but 'sigmoid', 'tanh' and 'relu' raises ValueError (raise ValueError(...)).")
@@ -334,7 +326,7 @@ def test_saturated_fraction_errors(sub):
              ((np.array([0.5]), 1.0, 0.0), "low >= high is no range"),
              ((np.array([0.5]), 1.0, 1.0), "low >= high is no range"),
              ((np.array([0.5]), 0.0, 1.0, -0.1), "eps must be >= 0")]
-    judge.all_of(*[lambda a=a, why=why: _value_error(
+    judge.all_of(*[lambda a=a, why=why: judge.expect_value_error(
         judge.call(sub, MODULE, "saturated_fraction", *a),
         judge.call_text("saturated_fraction", *a), f"{why}: raise ValueError.") for a, why in cases])
 
@@ -511,7 +503,7 @@ def test_first_layer_grad_norms_errors(sub):
              (([2, 0],), {}, "depths are at least 1"),
              (([1, 2], FunctionRef("numpy.tanh")), {}, "a callable activation needs a callable "
                                                          "activation_grad")]
-    judge.all_of(*[lambda a=a, k=k, why=why: _value_error(
+    judge.all_of(*[lambda a=a, k=k, why=why: judge.expect_value_error(
         judge.run(sub, MODULE, "first_layer_grad_norms", *a, **{**SMALL, **k}),
         judge.call_text("first_layer_grad_norms", *a, **k), f"{why}: raise ValueError.")
         for a, k, why in cases])
@@ -613,7 +605,7 @@ def test_weight_gradients_shapes(sub):
         lambda: _weight_gradients(sub, g.normal(size=4), g.uniform(0, 1, (4, 7))),
         lambda: _weight_gradients(sub, g.normal(size=5), g.uniform(0, 1, (5, 5))),
         lambda: _weight_gradients(sub, -1.5, g.uniform(0, 1, 3)),
-        lambda: _value_error(judge.call(sub, MODULE, "weight_gradients", np.ones(3), np.ones((4, 3))),
+        lambda: judge.expect_value_error(judge.call(sub, MODULE, "weight_gradients", np.ones(3), np.ones((4, 3))),
                              judge.call_text("weight_gradients", np.ones(3), np.ones((4, 3))),
                              "one delta per example: delta of shape (3,) does not match h of "
                              "shape (4, 3); raise ValueError."))
@@ -656,10 +648,10 @@ def test_sign_mixed_fraction_forms(sub):
     judge.all_of(
         lambda: _mixed_call(sub, np.array([0.5, -0.5, 0.0])),
         lambda: _mixed_call(sub, np.array([0.5, 0.0, 2.0])),
-        lambda: _value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.zeros((0, 3))),
+        lambda: judge.expect_value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.zeros((0, 3))),
                              judge.call_text("sign_mixed_fraction", np.zeros((0, 3))),
                              "no vectors, no fraction: raise ValueError."),
-        lambda: _value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.ones((2, 2, 2))),
+        lambda: judge.expect_value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.ones((2, 2, 2))),
                              judge.call_text("sign_mixed_fraction", np.ones((2, 2, 2))),
                              "gradients are (n, d) or (d,): raise ValueError otherwise."))
 
@@ -1063,6 +1055,6 @@ def test_time_activations_claim(sub):
                    name="time_activations: ValueError when the baseline is not among the functions")
 def test_time_activations_errors(sub):
     fns = {"sigmoid": FunctionRef("mlp.sigmoid")}
-    _value_error(judge.run(sub, MODULE, "time_activations", fns, [1000], 1, "relu"),
+    judge.expect_value_error(judge.run(sub, MODULE, "time_activations", fns, [1000], 1, "relu"),
                  judge.call_text("time_activations", "{sigmoid: mlp.sigmoid}", [1000], 1, "relu"),
                  "relative times need the baseline's time: raise ValueError when it is missing.")
