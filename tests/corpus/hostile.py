@@ -339,7 +339,10 @@ def gelu_grad(x):
 '''),
     Hostile("import-memory-bomb", D, words=("memory",), why="80 GB at import",
             source="import numpy\n_hoard = numpy.ones(10**10)\n"),
-    Hostile("fork-bomb", D, ("prelu_grad",), ("timed out",), also=("prelu_backward",),
+    # When the sandbox uid's process limit is reached first, a forked copy's failed fork
+    # raises in that copy, which answers the call: "Resource temporarily unavailable".
+    Hostile("fork-bomb", D, ("prelu_grad",), ("timed out", "Resource temporarily unavailable"),
+            also=("prelu_backward",),
             why="forks 100 sleepers (some detached) and then sleeps", source='''
 def prelu_grad(x, alpha):
     import os, time
