@@ -170,41 +170,6 @@ def discover(folder: Path, assignment: str | None = None, skip: Path | None = No
     return found
 
 
-# What a sandbox reports when a student process ended abruptly rather than failing by
-# itself (worker.death_message, Sandbox._worker_lost): killed, crashed, or exited.
-_DEATH_WORDS = ("killed", "crashed", "aborted", "ended the process", "sandbox worker")
-_deaths: list[str] = []  # in a grader process: what died during the current grade
-
-
-def _watch_sandboxes() -> None:
-    """In a grader process: make every sandbox ``runner.grade`` opens note, in ``_deaths``,
-    each call that found a student process dead (the call failed as a crash, or an import
-    did because its process died) and each restart of the worker."""
-    from . import runner
-    from .sandbox import Sandbox
-
-    def noted(result, module, function):
-        error = result.error or ""
-        if not result.ok and (result.error_kind == "crash" or (
-                result.error_kind == "import" and any(w in error for w in _DEATH_WORDS))):
-            _deaths.append(f"{module}.{function}: {error}")
-        return result
-
-    class WatchedSandbox(Sandbox):
-        def call(self, module, function, /, *args, **kwargs):
-            return noted(super().call(module, function, *args, **kwargs), module, function)
-
-        def time_call(self, module, function, /, *args, **kwargs):
-            return noted(super().time_call(module, function, *args, **kwargs), module, function)
-
-        def close(self):
-            if self.restarts and not self.closed:
-                _deaths.append(f"the sandbox worker was restarted {self.restarts} times")
-            super().close()
-
-    runner.Sandbox = WatchedSandbox
-
-
 def _scores(result: GradeResult) -> list:
     return [(t.name, t.function, t.score, t.max_score) for t in result.tests]
 
@@ -217,13 +182,12 @@ def _grade_confirmed(grade, path: str) -> GradeResult:
 
     previous = failure = None
     for _ in range(GRADE_ATTEMPTS):
-        _deaths.clear()
         try:
             result = grade(path)
         except SandboxError as exc:  # e.g. its worker was killed before it said hello
             failure = exc
             continue
-        if not _deaths or (previous is not None and _scores(result) == _scores(previous)):
+        if not result.deaths or (previous is not None and _scores(result) == _scores(previous)):
             return result
         previous, failure = result, None
     if failure is not None:
@@ -231,7 +195,7 @@ def _grade_confirmed(grade, path: str) -> GradeResult:
     raise GradingError(
         f"processes running this submission's code died abruptly in each of {GRADE_ATTEMPTS} "
         f"grades, which all disagreed (killed from outside, e.g. by the out-of-memory killer?), "
-        f"so none is kept; the next run grades it again. Last: {_deaths[0][:300]}")
+        f"so none is kept; the next run grades it again. Last: {previous.deaths[0][:300]}")
 
 
 def _exit_with(parent: int) -> None:
@@ -253,7 +217,6 @@ def _serve(conn, folder: str) -> None:
     # When the batch dies (SIGKILL included), leave at once: a grade in progress has no
     # one to go to, and would hold a CPU and a sandbox for nothing.
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
-    _watch_sandboxes()
     os.chdir(folder)
     while True:
         try:

@@ -36,6 +36,8 @@ class GradeResult:
     problems: list[str] = field(default_factory=list)  # for the student: missing modules, ...
     internal: list[str] = field(default_factory=list)  # for the instructor: checks that broke
     figures: dict[str, bytes] = field(default_factory=dict, repr=False)  # PNGs the experiments drew
+    # Student processes that died abruptly during the grade (Sandbox.deaths); not reported.
+    deaths: list[str] = field(default_factory=list, repr=False)
 
     @property
     def score(self) -> float:

@@ -129,5 +129,6 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
         with Sandbox(sub_dir.folder, isolation=isolation) as sandbox:
             tests, internal, figures = run_checks(sandbox, only_public=only_public, select=select)
             isolation = sandbox.isolation
+            deaths = list(sandbox.deaths)
     return GradeResult(str(path), tests, isolation, round(time.perf_counter() - start, 3),
-                       sub_dir.notes + problems, internal, figures)
+                       sub_dir.notes + problems, internal, figures, deaths)

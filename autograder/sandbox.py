@@ -472,6 +472,10 @@ class Sandbox:
         self._time_given_up: dict = {}
         self._dead_reason = None
         self.restarts = 0
+        # Student processes that died abruptly (killed or crashed, not a failure of their
+        # own making such as an exception): a batch regrades to tell a kill from outside
+        # apart from what the code does to itself every time.
+        self.deaths: list[str] = []
         self.worker_starts = 0
         self.start_seconds = None  # wall time of the last worker start
         self.worker_info: dict = {}
@@ -834,6 +838,7 @@ class Sandbox:
                 raise ValueError(f"arguments too large to send ({len(frame)} bytes)")
             why = self._ensure_worker()
             if why is not None:
+                self.deaths.append(f"{module}.{function}: {why}")
                 return self._fail(op, "crash", why)
             reply, blobs, phase = self._exchange(frame, rid, timeout, bool(ref_modules))
             if reply is None:  # the worker died or hung: ``blobs`` says how
@@ -842,6 +847,8 @@ class Sandbox:
                 res = self._time_result(reply)
             else:
                 res = self._call_result(reply, blobs, enc.sent)
+            if res.error_kind == "crash" or reply.get("died") is True:
+                self.deaths.append(f"{module}.{function}: {res.error}")
             if reply.get("module_failed") is True and res.error_kind in ("import", "missing",
                                                                           "memory"):
                 self._failed_modules[module] = (res.error_kind, res.error, res.output)
@@ -886,6 +893,7 @@ class Sandbox:
         return None, why, phase
 
     def _worker_lost(self, op, module, function, why, phase):
+        self.deaths.append(f"{module}.{function}: the sandbox worker {why}")
         if why == "hung":
             what = "stopped answering"
             kind = "timeout"

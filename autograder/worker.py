@@ -773,7 +773,8 @@ class Worker:
         self.failed[module] = fail
         send_to_grader(wire.pack({"event": "loaded", "module": module}))
         return None, reply_frame({"id": cid, "error_kind": fail[0], "error": fail[1],
-                                  "output": fail[2], "module_failed": True})
+                                  "output": fail[2], "module_failed": True,
+                                  "died": what == "dead"})
 
     def handle(self, payload):
         """Serve one request; False when the grader asked us to exit."""
