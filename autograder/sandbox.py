@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import importlib.util
 import json
 import os
 import shutil
@@ -345,21 +346,35 @@ def _probe_bwrap(bwrap: str, as_uid: int | None, map_uid: int | None):
     return res
 
 
-def _copy_font_cache(runtime: str) -> None:
-    """matplotlib's font list as the grader's matplotlib cached it, for the worker to start
-    its (private, empty) MPLCONFIGDIR with: without it every sandbox scans the system fonts
-    again (about 0.1 s). Only when the grader has already imported matplotlib."""
-    mpl = sys.modules.get("matplotlib")
-    if mpl is None:
-        return
+def _font_lists(cache_dir: str) -> list:
     try:
-        for name in os.listdir(mpl.get_cachedir()):
-            if name.startswith("fontlist-") and name.endswith(".json"):
-                dst = os.path.join(runtime, name)
-                shutil.copyfile(os.path.join(mpl.get_cachedir(), name), dst)
-                os.chmod(dst, 0o644)
+        return [os.path.join(cache_dir, n) for n in os.listdir(cache_dir)
+                if n.startswith("fontlist-") and n.endswith(".json")]
     except OSError:
-        pass  # no cache yet: the worker builds its own, as before
+        return []
+
+
+def _copy_font_cache(runtime: str) -> None:
+    """matplotlib's font list as cached for this user, for the worker to start its
+    (private, empty) MPLCONFIGDIR with: without it every sandbox scans the system fonts
+    again (about 0.1 s). The grader itself never needs matplotlib: the cache is found where
+    matplotlib keeps it, and only built here (once per machine) when there is none yet."""
+    cache = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib")
+    lists = _font_lists(cache)
+    if not lists and importlib.util.find_spec("matplotlib") is not None:
+        try:
+            import matplotlib.font_manager  # noqa: F401 - writes the font list to its cache
+            lists = _font_lists(sys.modules["matplotlib"].get_cachedir())
+        except Exception:  # noqa: BLE001 - no usable matplotlib: the worker fends for itself
+            return
+    for path in lists:
+        try:
+            dst = os.path.join(runtime, os.path.basename(path))
+            shutil.copyfile(path, dst)
+            os.chmod(dst, 0o644)
+        except OSError:
+            pass  # the worker builds its own, as before
 
 
 _ROOT_PREFIX = "autograder-sandbox-"

@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from datasets import make_circles
 from mlp import ACTIVATIONS, forward, init_params, loss_and_grads, train
@@ -223,6 +222,7 @@ def dying_figure(seed=0, sweeps=None, leaky=None):
     """
     if sweeps is None:
         sweeps = [lr_sweep(seed=seed, bias_init=bias_init) for bias_init in (0.0, 0.01)]
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2)
     for sweep in sweeps:

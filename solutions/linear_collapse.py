@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from datasets import make_circles
 from mlp import ACTIVATIONS, init_params, predict_proba, train
@@ -223,6 +222,7 @@ def circles_figure(seed=0, result=None):
     gx, gy = np.meshgrid(grid, grid)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
 
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(13, 4.2), layout="constrained")
     axes = fig.subplots(1, 3)
     for ax, name, label in zip(axes, ("identity", "relu"), ("identity activations", "ReLU activations")):
@@ -255,6 +255,7 @@ def steps_figure(f=np.sin, lo=0.0, hi=2 * np.pi):
     """
     x = np.linspace(lo, hi, 1001)
     target = f(x)
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(13, 4.2), layout="constrained")
     axes = fig.subplots(1, 3)
 

@@ -30,7 +30,6 @@ import sys
 import time
 
 import numpy as np
-from matplotlib.figure import Figure
 
 
 # ---------------------------------------------------------------------------
@@ -440,6 +439,7 @@ def time_activations(functions, sizes=(10**5, 10**6), repeat=3, baseline="relu",
 
 def plot_saturation(result):
     """Histograms of sigmoid and tanh outputs for both weight scales, saturated bands shaded."""
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(10, 6.5), layout="constrained")
     axes = fig.subplots(2, 2)
     eps, n = result["eps"], result["n_in"]
@@ -464,6 +464,7 @@ def plot_grad_norms(results):
     """Gradient norm at the first layer against depth, log scale, one line per activation.
 
     results: dict name -> result of ``first_layer_grad_norms``."""
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     for name, r in results.items():
@@ -482,6 +483,7 @@ def plot_grad_norms(results):
 
 def plot_sign_mixing(result):
     """The first two entries (dL/dw_1, dL/dw_2) of every gradient vector, sigmoid vs tanh inputs."""
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(10, 4.8), layout="constrained")
     axes = fig.subplots(1, 2, sharex=True, sharey=True)
     lim = np.abs(result["grads"]["tanh"][:, :2]).max() * 1.05
@@ -505,6 +507,7 @@ def plot_sign_mixing(result):
 
 def plot_zigzag(result):
     """Both descent paths on the contours of L(w) = 0.5 ||w - w*||^2."""
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(6.5, 6), layout="constrained")
     ax = fig.subplots()
     w0, ws = result["w0"], result["w_star"]
@@ -528,6 +531,7 @@ def plot_zigzag(result):
 
 def plot_timings(result):
     """Bar chart of the time per element relative to the baseline, at the largest size."""
+    from matplotlib.figure import Figure  # only drawing needs matplotlib
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     names = result["names"]

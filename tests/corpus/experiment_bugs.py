@@ -747,6 +747,8 @@ def relu_vs_leaky(seed=0, lr=5.0, steps=300):
 """, why="the two runs written out"),
     Variant("dying-figure-own-plot", DR, '''
 def dying_figure(seed=0, sweeps=None, leaky=None):
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(10, 4))
     left = fig.add_subplot(1, 2, 1)
     right = fig.add_subplot(1, 2, 2)
@@ -909,6 +911,8 @@ def time_activations(functions, sizes=(10**5, 10**6), repeat=3, baseline="relu",
 ''', why="all inputs drawn first, the repeats as the outer loop, still interleaved"),
     Variant("plot-zigzag-own-style", S, '''
 def plot_zigzag(result):
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 6))
     ax = fig.add_subplot()
     for key, colour in (("free", "tab:blue"), ("restricted", "tab:orange")):
