@@ -1,0 +1,110 @@
+"""The hidden checks in lanes side by side: the same grade as from one lane, and no lane
+outlives the grader."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from autograder import config, runner
+from autograder.runner import GradingError
+
+
+def test_lanes_hold_every_check_file_once_in_order():
+    files = sorted(p.name for p in config.CHECKS.glob("test_*.py"))
+    assert runner.lanes(1) == [files]
+    two = runner.lanes(2)
+    assert len(two) == 2 and all(two)
+    # joined lane after lane, the results come in the check files' order, as from one lane
+    assert [f for lane in two for f in lane] == files
+
+
+def _with_bugs(tmp_path):
+    """The reference with a bug in a module of each lane."""
+    sub = tmp_path / "sub"
+    shutil.copytree(config.SOLUTIONS, sub)
+    with open(sub / "activations.py", "a") as f:
+        f.write("\n\ndef relu(x):\n    return np.asarray(x, dtype=float)  # forgot the max\n")
+    with open(sub / "saturation.py", "a") as f:
+        f.write("\n\ndef sign_mixed_fraction(grads):\n    return 0.5\n")
+    return sub
+
+
+def test_two_lanes_grade_like_one(tmp_path):
+    sub = _with_bugs(tmp_path)
+    one = runner.grade(sub, lane_count=1)
+    two = runner.grade(sub, lane_count=2)
+    strip = lambda r: [(t.name, t.function, t.kind, t.score, t.output) for t in r.tests]
+    assert strip(two) == strip(one)
+    lost = {t.function for t in one.tests if not t.passed}
+    assert {"relu", "sign_mixed_fraction"} <= lost
+    assert (two.isolation, two.problems, two.internal, two.deaths) == \
+        (one.isolation, one.problems, one.internal, one.deaths)
+    assert sorted(two.figures) == sorted(one.figures) and two.figures
+
+
+def _raise(exc):
+    raise exc
+
+
+def test_a_lane_hands_back_its_result_or_its_failure():
+    assert runner._fork(sum, [1, 2])() == 3
+    with pytest.raises(GradingError, match="could not be collected"):
+        runner._fork(_raise, GradingError("the hidden checks could not be collected"))()
+    with pytest.raises(GradingError, match="died before it reported"):
+        runner._fork(os._exit, 3)()
+
+
+def _children(pid):
+    out = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if name.isdigit() and int(fields[1]) == pid and fields[0] != b"Z":
+            out.append(int(name))
+    return out
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
+
+
+def test_no_lane_outlives_a_killed_grader(tmp_path):
+    sub = tmp_path / "sub"
+    shutil.copytree(config.SOLUTIONS, sub)
+    for name in ("linear_collapse", "saturation"):  # the second lane's modules hang at import
+        (sub / f"{name}.py").write_text("import time\ntime.sleep(3600)\n")
+    grader = subprocess.Popen(
+        [sys.executable, "-c", f"from autograder import runner; runner.grade({str(sub)!r}, lane_count=2)"],
+        cwd=config.ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        lane = None
+        while lane is None and time.monotonic() < deadline:
+            for pid in _children(grader.pid):
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if b"runner.grade" in f.read():  # a forked copy keeps the grader's command
+                        lane = pid
+            time.sleep(0.05)
+        assert lane is not None, "the grader started no lane"
+        time.sleep(1.0)  # the lane waits on an import that hangs (10 s each, two modules)
+        assert _alive(lane)
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+        deadline = time.monotonic() + 5
+        while _alive(lane) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(lane), "the lane went on grading after its grader was killed"
+    finally:
+        grader.kill()
+        grader.wait()
