@@ -68,17 +68,47 @@ TEST_COLUMNS = ("student", "number", "name", "function", "kind", "score", "max_s
                 "status", "output", "public")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the gradebook at ``path``."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+def _open(path: Path) -> sqlite3.Connection:
     # Autocommit mode: every write below opens its own BEGIN IMMEDIATE, which takes the
     # write lock up front (waiting on the busy timeout) instead of failing mid-transaction.
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA foreign_keys = ON")
-    # One transaction, so two runs creating the same gradebook at once don't race.
+    return conn
+
+
+def _create(path: Path) -> None:
+    """A new gradebook, built aside and linked into place: switching a database to WAL
+    fails at once ("database is locked", no busy wait) while another connection has it
+    open, as when two batch runs start on the same new folder."""
+    fd, tmp = tempfile.mkstemp(prefix=".gradebook-", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        conn = _open(Path(tmp))
+        conn.execute("PRAGMA journal_mode = WAL")  # kept in the file: every later open is WAL
+        conn.executescript(SCHEMA)
+        conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another run made it first: use theirs
+        except OSError:  # no hard links on this file system: a rename (racy, but works)
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the gradebook at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        _create(path)
+    conn = _open(path)
+    # The schema of an older gradebook brought up to date, in one transaction.
     conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
     return conn
 

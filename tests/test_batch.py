@@ -7,6 +7,7 @@ fails here.
 import csv
 import io
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -324,6 +325,31 @@ def test_two_batches_at_once_on_one_gradebook_lose_nothing(subs, baseline, tmp_p
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert snapshot(out) == snapshot(baseline[0])  # everyone, as if graded in one run
     assert not [p for p in out.rglob("*.tmp")]
+
+
+def _connect_at(path, start):
+    while time.time() < start:
+        pass
+    gradebook.connect(path).close()
+
+
+def test_runs_opening_a_new_gradebook_at_once_all_get_it(tmp_path):
+    """Switching a new database to WAL fails at once (no busy wait) while another
+    connection has it open: two runs starting on a new folder must not lose that race."""
+    fork = multiprocessing.get_context("fork")
+    for trial in range(10):
+        path = tmp_path / str(trial) / gradebook.FILE
+        path.parent.mkdir()
+        start = time.time() + 0.2
+        runs = [fork.Process(target=_connect_at, args=(path, start)) for _ in range(4)]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join(timeout=60)
+        assert [run.exitcode for run in runs] == [0] * 4
+        assert sorted(p.name for p in path.parent.iterdir() if p.suffix == ".tmp") == []
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_feedback_shows_the_figures_the_experiments_drew(baseline):
