@@ -16,6 +16,7 @@ import os
 import pickle
 import signal
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -47,10 +48,13 @@ def _unread_failure(excinfo, style=None) -> str:
 
 
 class _Scorer:
-    """The pytest plugin: provides ``sub`` and records one ``TestResult`` per test."""
+    """The pytest plugin: opens the sandbox, provides it as ``sub`` and records one
+    ``TestResult`` per test."""
 
-    def __init__(self, sandbox: Sandbox, only_public: bool):
-        self.sandbox = sandbox
+    def __init__(self, open_sandbox, only_public: bool):
+        self.open_sandbox = open_sandbox  # (figures: bool) -> Sandbox
+        self.sandbox: Sandbox | None = None
+        self.sandbox_error: Exception | None = None
         self.only_public = only_public
         self.results: list[TestResult] = []
         self.rendered: dict[str, bytes] = {}
@@ -75,6 +79,17 @@ class _Scorer:
             keep = [i for i in items if _metadata(i)["public"]]
             config.hook.pytest_deselected(items=[i for i in items if i not in keep])
             items[:] = keep
+
+    def pytest_collection_finish(self, session):
+        # The sandbox opens once the checks to run are known: it starts matplotlib (once,
+        # for every module child to inherit) only when one of them draws, i.e. takes the
+        # ``figures`` fixture; `check` and most selections draw nothing.
+        draws = any("figures" in getattr(item, "fixturenames", ()) for item in session.items)
+        try:
+            self.sandbox = self.open_sandbox(figures=draws)
+        except Exception as exc:  # noqa: BLE001 - raised again by run_checks, after pytest
+            self.sandbox_error = exc
+            session.shouldfail = "the sandbox did not open"
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -106,11 +121,12 @@ class _Scorer:
             score=score, max_score=points, output=output, public=bool(meta["public"])))
 
 
-def run_checks(sandbox: Sandbox, files=None, *, only_public: bool = False,
+def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool = False,
                select: str | None = None):
-    """Run the hidden checks (``files``: the check files' names, default all) on an open
-    sandbox; return (results, internal errors, figures)."""
-    scorer = _Scorer(sandbox, only_public)
+    """Run the hidden checks (``files``: the check files' names, default all) on the
+    submission in ``folder``, in a sandbox of its own; return (results, internal errors,
+    figures, isolation, deaths)."""
+    scorer = _Scorer(partial(Sandbox, folder, isolation=isolation), only_public)
     paths = [str(CHECKS / f) for f in files] if files is not None else [str(CHECKS)]
     args = [*paths, "-p", "no:cacheprovider", "-p", "no:terminal",
             "-p", "no:stepwise", "-c", os.devnull, "--rootdir", str(CHECKS),
@@ -120,10 +136,17 @@ def run_checks(sandbox: Sandbox, files=None, *, only_public: bool = False,
     if select:
         args += ["-k", select]
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    code = pytest.main(args, plugins=[scorer])
+    try:
+        code = pytest.main(args, plugins=[scorer])
+    finally:
+        if scorer.sandbox is not None:
+            scorer.sandbox.close()
+    if scorer.sandbox_error is not None:
+        raise scorer.sandbox_error
     if scorer.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise GradingError("the hidden checks could not be collected:\n" + "\n".join(scorer.collect_errors))
-    return scorer.results, scorer.internal, scorer.rendered
+    return (scorer.results, scorer.internal, scorer.rendered, scorer.sandbox.isolation,
+            list(scorer.sandbox.deaths))
 
 
 def lanes(count: int | None = None) -> list[list[str]]:
@@ -140,13 +163,6 @@ def lanes(count: int | None = None) -> list[list[str]]:
     named = {f for lane in out for f in lane}
     out[-1] += [f for f in files if f not in named]
     return [lane for lane in out if lane]
-
-
-def _run_lane(folder, files, only_public, select, isolation):
-    with Sandbox(folder, isolation=isolation) as sandbox:
-        tests, internal, figures = run_checks(sandbox, files, only_public=only_public,
-                                              select=select)
-        return tests, internal, figures, sandbox.isolation, list(sandbox.deaths)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -214,10 +230,11 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
     with collect.submission(Path(path)) as sub_dir:
         problems = collect.problems(sub_dir.folder)
         first, *others = lanes(lane_count)
-        lane_args = (only_public, select, isolation)
-        joins = [_fork(_run_lane, sub_dir.folder, files, *lane_args) for files in others]
+        lane = partial(run_checks, sub_dir.folder, isolation=isolation, only_public=only_public,
+                       select=select)
+        joins = [_fork(lane, files) for files in others]
         try:
-            outcomes = [_run_lane(sub_dir.folder, first, *lane_args)]
+            outcomes = [lane(first)]
         except BaseException:
             for join in joins:
                 join(kill=True)

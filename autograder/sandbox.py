@@ -468,11 +468,13 @@ class Sandbox:
     ``python``: the interpreter for the worker (must import numpy); default ``sys.executable``.
     ``uid``: ``None`` picks a dedicated unprivileged uid when running as root; an int forces
     one; ``False`` keeps the grader's uid.
+    ``figures``: student code will be asked to draw, so the worker starts matplotlib once,
+    before the first child of a module that uses it, for every later child to inherit.
     """
 
     def __init__(self, submission_dir, *, python: str | None = None, isolation: str = "auto",
                  limits: Limits | None = None, uid: int | None | bool = None,
-                 landlock: bool = True):
+                 landlock: bool = True, figures: bool = True):
         if isolation not in ("auto", "bubblewrap", "process"):
             raise ValueError(f"isolation must be auto, bubblewrap or process, not {isolation!r}")
         self.limits = limits or Limits()
@@ -495,6 +497,7 @@ class Sandbox:
         self.start_seconds = None  # wall time of the last worker start
         self.worker_info: dict = {}
         self.landlock = bool(landlock)  # confine module children with Landlock if possible
+        self.figures = bool(figures)
         self.closed = False
         try:
             self._setup(submission_dir, isolation, uid)
@@ -653,6 +656,7 @@ class Sandbox:
             "nproc": bool(self._st.uid),
             "kill_uid": bool(self._st.uid and self._st.sweep_uid and not in_sandbox),
             "parent": 0 if in_sandbox else os.getpid(),
+            "warm_matplotlib": self.figures,
         })
 
     def _env(self, tmp: str) -> dict:

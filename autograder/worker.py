@@ -93,6 +93,7 @@ class Config:
         # every process of the uid (kill(-1) as that uid), detached ones included
         self.kill_uid = bool(raw.get("kill_uid"))
         self.parent = int(raw.get("parent") or 0)
+        self.warm_matplotlib = bool(raw.get("warm_matplotlib", True))
         # Landlock: what student code may read (and execute) and write; None: not applied
         ll = raw.get("landlock")
         self.landlock = None if not ll else (list(ll["read"]), list(ll["write"]))
@@ -896,9 +897,10 @@ def _warm_matplotlib_for(module):
     """Before forking the child of a module that uses matplotlib (its source says so),
     import matplotlib and render one small figure here, once: every later child inherits
     it instead of paying the import and font set-up again (about 0.3 s each). Modules that
-    don't draw never wait for it. Nothing a student does reaches here: the source is only
-    read, and children are forked from this state."""
-    if _MPL_WARM:
+    don't draw never wait for it, nor does any module when the grader asks for no figure.
+    Nothing a student does reaches here: the source is only read, and children are forked
+    from this state."""
+    if _MPL_WARM or not CFG.warm_matplotlib:
         return
     try:
         with open(os.path.join(CFG.submission, f"{module}.py"), "rb") as f:

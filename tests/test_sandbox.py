@@ -295,6 +295,13 @@ MODULES = {
         def f(x):
             return "the student's wire"
     """,
+    "draws": """
+        import sys
+
+        def started(x):
+            # this module would draw with matplotlib (its source says so) if asked to
+            return "matplotlib.figure" in sys.modules
+    """,
     "clean": """
         import sys
 
@@ -645,6 +652,16 @@ def test_figures_come_back_as_png(sb):
     assert r.ok, r.error
     assert r.type_name == "Figure" and r.value["__figure__"] is True
     assert r.value["png"].startswith(b"\x89PNG") and r.value["n_axes"] == 2
+
+
+def test_matplotlib_is_started_only_when_figures_are_wanted(submission, isolation):
+    started = {}
+    for figures in (True, False):
+        with Sandbox(submission, isolation=isolation, limits=LIMITS, figures=figures) as box:
+            r = box.call("draws", "started", 0)
+            assert r.ok, r.error
+            started[figures] = r.value
+    assert started == {True: True, False: False}
 
 
 def test_floating_point_warnings_are_recorded(sb):
