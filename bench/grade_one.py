@@ -1,14 +1,19 @@
 """Median wall time of grading one full submission, next to a bare numpy start.
 
-Both are measured in this one run, alternating, as fresh processes (what a user or a
-batch job pays): `python -m autograder grade solutions` and `python -c "import numpy"`.
+All are measured in this one run, alternating, as fresh processes (what a user or a batch
+job pays): `python -m autograder grade solutions` and `python -c "import numpy"`.
 Target: grading under 1 s median and under 10x the bare numpy start.
+
+For scale it also times the students' self-check (`check`, the public checks) and the grade
+of a submission that holds activations.py alone (the size of the one-function exercises
+the anchors in ../shared/notes were measured on).
 
     .venv/bin/python bench/grade_one.py [--runs 7] [--submission solutions]
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,18 +35,32 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--submission", default="solutions")
     args = ap.parse_args()
-    out = Path(tempfile.mkdtemp()) / "results.json"
-    grade_cmd = [sys.executable, "-m", "autograder", "grade", args.submission, "--json", str(out)]
-    numpy_cmd = [sys.executable, "-c", "import numpy"]
-    wall(grade_cmd)  # warm the page cache once; not counted
-    grades, numpys = [], []
+    tmp = Path(tempfile.mkdtemp())
+    out = tmp / "results.json"
+    alone = tmp / "activations-alone"
+    alone.mkdir()
+    shutil.copy(ROOT / "solutions" / "activations.py", alone)
+    python = [sys.executable]
+    commands = {
+        f"grade one submission ({args.submission})":
+            python + ["-m", "autograder", "grade", args.submission, "--json", str(out)],
+        "python -c 'import numpy'": python + ["-c", "import numpy"],
+        f"check {args.submission} (public checks)": python + ["-m", "autograder", "check", args.submission],
+        "grade activations.py alone": python + ["-m", "autograder", "grade", str(alone), "--json", str(out)],
+    }
+    for cmd in commands.values():
+        wall(cmd)  # warm the page cache once; not counted
+    times = {name: [] for name in commands}
     for _ in range(args.runs):
-        grades.append(wall(grade_cmd))
-        numpys.append(wall(numpy_cmd))
-    g, n = statistics.median(grades), statistics.median(numpys)
-    print(f"grade one submission ({args.submission}): median {g:.3f} s over {args.runs} runs")
-    print(f"python -c 'import numpy':            median {n:.3f} s over {args.runs} runs")
-    print(f"ratio: {g / n:.1f}x   (targets: < 1 s and < 10x)")
+        for name, cmd in commands.items():
+            times[name].append(wall(cmd))
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    width = max(map(len, medians))
+    numpy = medians["python -c 'import numpy'"]
+    for name, m in medians.items():
+        print(f"{name:{width}}  median {m:.3f} s over {args.runs} runs  ({m / numpy:.1f}x numpy)")
+    g = medians[f"grade one submission ({args.submission})"]
+    print(f"ratio: {g / numpy:.1f}x   (targets: < 1 s and < 10x)")
 
 
 if __name__ == "__main__":
