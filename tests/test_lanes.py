@@ -22,6 +22,21 @@ def test_lanes_hold_every_check_file_once_in_order():
     assert [f for lane in two for f in lane] == files
 
 
+def test_lanes_follow_the_cores_this_process_may_use(tmp_path, monkeypatch):
+    cpu_max = tmp_path / "cpu.max"
+    affinity = len(os.sched_getaffinity(0))
+    for quota, cores in (("max 100000", affinity), ("100000 100000", 1),
+                         ("150000 100000", 1), ("400000 100000", min(affinity, 4))):
+        cpu_max.write_text(quota + "\n")
+        assert runner._cores(str(cpu_max)) == cores, quota
+    assert runner._cores(str(tmp_path / "none")) == affinity
+    monkeypatch.setenv("AUTOGRADER_LANES", "1")
+    assert len(runner.lanes()) == 1
+    monkeypatch.setenv("AUTOGRADER_LANES", "two")
+    with pytest.raises(GradingError, match="whole number"):
+        runner.lanes()
+
+
 def _with_bugs(tmp_path):
     """The reference with a bug in a module of each lane."""
     sub = tmp_path / "sub"
