@@ -340,8 +340,8 @@ def grade_module(submission: Path, module: str) -> dict:
     from .runner import grade
 
     functions = set(defined_functions(module))
-    # The checks of a module live in checks/test_<module>.py: run only those.
-    result = grade(submission, select=f"test_{module}")
+    # The checks of a module live in checks/test_<module>.py: run only those, in one lane.
+    result = grade(submission, select=f"test_{module}", lane_count=1)
     graded: dict[str, list] = {}
     for t in result.tests:
         if t.function in functions:

@@ -84,6 +84,8 @@ class _Scorer:
         # The sandbox opens once the checks to run are known: it starts matplotlib (once,
         # for every module child to inherit) only when one of them draws, i.e. takes the
         # ``figures`` fixture; `check` and most selections draw nothing.
+        if not session.items:
+            return  # nothing of the student's to run here: no sandbox either
         draws = any("figures" in getattr(item, "fixturenames", ()) for item in session.items)
         try:
             self.sandbox = self.open_sandbox(figures=draws)
@@ -145,8 +147,9 @@ def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool
         raise scorer.sandbox_error
     if scorer.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise GradingError("the hidden checks could not be collected:\n" + "\n".join(scorer.collect_errors))
-    return (scorer.results, scorer.internal, scorer.rendered, scorer.sandbox.isolation,
-            list(scorer.sandbox.deaths))
+    sandbox = scorer.sandbox
+    return (scorer.results, scorer.internal, scorer.rendered,
+            sandbox.isolation if sandbox else None, list(sandbox.deaths) if sandbox else [])
 
 
 def _cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
@@ -265,8 +268,8 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
         tests += lane_tests
         internal += lane_internal
         figures.update(lane_figures)
-        isolations += [lane_isolation] if lane_isolation not in isolations else []
+        isolations += [lane_isolation] if lane_isolation not in (None, *isolations) else []
         deaths += lane_deaths
-    return GradeResult(str(path), tests, " + ".join(isolations),
+    return GradeResult(str(path), tests, " + ".join(isolations) or "none (no check ran)",
                        round(time.perf_counter() - start, 3), sub_dir.notes + problems,
                        internal, figures, deaths)

@@ -123,3 +123,12 @@ def test_no_lane_outlives_a_killed_grader(tmp_path):
     finally:
         grader.kill()
         grader.wait()
+
+
+def test_a_lane_with_no_check_selected_opens_no_sandbox():
+    result = runner.grade(config.SOLUTIONS, select="test_activations", lane_count=2)
+    assert result.tests and {t.function for t in result.tests} <= {
+        "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "prelu", "elu", "gelu", "swish"}
+    assert result.isolation in ("bubblewrap", "process")  # one lane's sandbox, named once
+    nothing = runner.grade(config.SOLUTIONS, select="no_such_check", lane_count=2)
+    assert nothing.tests == [] and nothing.isolation == "none (no check ran)"
