@@ -206,7 +206,7 @@ def _exit_with(parent: int) -> None:
     os._exit(1)
 
 
-def _serve(conn, folder: str, lane_count: int | None) -> None:
+def _serve(conn, folder: str) -> None:
     """A grader process: grade each path it is sent until the batch closes the pipe.
 
     It works from the submissions folder, so messages name ``alice.zip``, not where the
@@ -214,8 +214,8 @@ def _serve(conn, folder: str, lane_count: int | None) -> None:
     """
     from .runner import grade as grade_lanes
 
-    def grade(path):
-        return grade_lanes(path, lane_count=lane_count)
+    def grade(path):  # in one lane: the batch's jobs are what run side by side
+        return grade_lanes(path, lane_count=1)
 
     # When the batch dies (SIGKILL included), leave at once: a grade in progress has no
     # one to go to, and would hold a CPU and a sandbox for nothing.
@@ -252,13 +252,11 @@ class _Graders:
         # spawn: a fresh interpreter, sharing no sqlite handle or lock with the batch.
         self.context = multiprocessing.get_context("spawn")
         self.jobs, self.folder = jobs, folder
-        # Several graders already keep the cores busy: each grades in one lane (runner.lanes).
-        self.lane_count = 1 if jobs > 1 else None
         self.idle: list = []
 
     def _start(self):
         ours, theirs = self.context.Pipe()
-        process = self.context.Process(target=_serve, args=(theirs, str(self.folder), self.lane_count),
+        process = self.context.Process(target=_serve, args=(theirs, str(self.folder)),
                                        name="autograder-batch-grader", daemon=True)
         process.start()
         theirs.close()

@@ -15,6 +15,7 @@ import ctypes
 import os
 import pickle
 import signal
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -168,8 +169,10 @@ def _cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
 
 def lanes(count: int | None = None) -> list[list[str]]:
     """The check files in ``count`` lanes (default: ``$AUTOGRADER_LANES``, else
-    ``config.CHECK_LANES`` when this process may use more than one core, else one lane). A
-    check file the configuration does not name runs in the last lane."""
+    ``config.CHECK_LANES`` when this process may use more than one core and runs no other
+    thread, else one lane: a forked copy of a process with other threads may find a lock
+    one of them held locked for ever). A check file the configuration does not name runs in
+    the last lane."""
     files = sorted(p.name for p in CHECKS.glob("test_*.py"))
     if count is None and os.environ.get("AUTOGRADER_LANES"):
         try:
@@ -178,7 +181,7 @@ def lanes(count: int | None = None) -> list[list[str]]:
             raise GradingError(f"AUTOGRADER_LANES must be a whole number, not "
                                f"{os.environ['AUTOGRADER_LANES']!r}") from None
     if count is None:
-        count = len(CHECK_LANES) if _cores() > 1 else 1
+        count = len(CHECK_LANES) if _cores() > 1 and threading.active_count() == 1 else 1
     if count <= 1:
         return [files]
     out = [[f"test_{m}.py" for m in lane if f"test_{m}.py" in files]

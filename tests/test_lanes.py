@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -30,6 +31,16 @@ def test_lanes_follow_the_cores_this_process_may_use(tmp_path, monkeypatch):
         cpu_max.write_text(quota + "\n")
         assert runner._cores(str(cpu_max)) == cores, quota
     assert runner._cores(str(tmp_path / "none")) == affinity
+    monkeypatch.setattr(runner, "_cores", lambda: 2)
+    assert len(runner.lanes()) == len(config.CHECK_LANES)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:  # a grader with another thread running never forks
+        assert len(runner.lanes()) == 1
+    finally:
+        stop.set()
+        other.join()
     monkeypatch.setenv("AUTOGRADER_LANES", "1")
     assert len(runner.lanes()) == 1
     monkeypatch.setenv("AUTOGRADER_LANES", "two")
