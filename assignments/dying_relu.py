@@ -194,7 +194,8 @@ def dying_figure(seed=0, sweeps=None, leaky=None):
     if sweeps is None:
         sweeps = [lr_sweep(seed=seed, bias_init=bias_init) for bias_init in (0.0, 0.01)]
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = Figure(figsize=(11, 4.2))
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.12, top=0.92, wspace=0.22)
     left, right = fig.subplots(1, 2)
     for sweep in sweeps:
         order = np.argsort(sweep["lrs"])

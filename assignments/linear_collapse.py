@@ -193,7 +193,8 @@ def circles_figure(seed=0, result=None):
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
 
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    fig = Figure(figsize=(13, 4.2))
+    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.11, top=0.84, wspace=0.2)
     axes = fig.subplots(1, 3)
     for ax, name, label in zip(axes, ("identity", "relu"), ("identity activations", "ReLU activations")):
         g = ACTIVATIONS[name][0]
@@ -226,7 +227,8 @@ def steps_figure(f=np.sin, lo=0.0, hi=2 * np.pi):
     x = np.linspace(lo, hi, 1001)
     target = f(x)
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
+    fig = Figure(figsize=(13, 4.2))
+    fig.subplots_adjust(left=0.04, right=0.99, bottom=0.12, top=0.92, wspace=0.2)
     axes = fig.subplots(1, 3)
 
     coarse, fine = step_approximation(5, f, lo, hi), step_approximation(20, f, lo, hi)

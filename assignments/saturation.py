@@ -316,7 +316,8 @@ def time_activations(functions, sizes=(10**5, 10**6), repeat=3, baseline="relu",
 def plot_saturation(result):
     """Histograms of sigmoid and tanh outputs for both weight scales, saturated bands shaded."""
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(10, 6.5), layout="constrained")
+    fig = Figure(figsize=(10, 6.5))
+    fig.subplots_adjust(left=0.085, right=0.98, bottom=0.08, top=0.9, wspace=0.25, hspace=0.35)
     axes = fig.subplots(2, 2)
     eps, n = result["eps"], result["n_in"]
     for row, (name, low, high) in enumerate([("sigmoid", 0.0, 1.0), ("tanh", -1.0, 1.0)]):
@@ -341,7 +342,8 @@ def plot_grad_norms(results):
 
     results: dict name -> result of ``first_layer_grad_norms``."""
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    fig = Figure(figsize=(7, 4.5))
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
     ax = fig.subplots()
     for name, r in results.items():
         ax.semilogy(r["depths"], r["norms"], "o-", ms=3, label=name)
@@ -360,7 +362,8 @@ def plot_grad_norms(results):
 def plot_sign_mixing(result):
     """The first two entries (dL/dw_1, dL/dw_2) of every gradient vector, sigmoid vs tanh inputs."""
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(10, 4.8), layout="constrained")
+    fig = Figure(figsize=(10, 4.8))
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, top=0.78, wspace=0.1)
     axes = fig.subplots(1, 2, sharex=True, sharey=True)
     lim = np.abs(result["grads"]["tanh"][:, :2]).max() * 1.05
     for ax, name in zip(axes, ("sigmoid", "tanh")):
@@ -384,7 +387,8 @@ def plot_sign_mixing(result):
 def plot_zigzag(result):
     """Both descent paths on the contours of L(w) = 0.5 ||w - w*||^2."""
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(6.5, 6), layout="constrained")
+    fig = Figure(figsize=(6.5, 6))
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.1, top=0.93)
     ax = fig.subplots()
     w0, ws = result["w0"], result["w_star"]
     pts = np.vstack([result["free"], result["restricted"]])
@@ -408,7 +412,8 @@ def plot_zigzag(result):
 def plot_timings(result):
     """Bar chart of the time per element relative to the baseline, at the largest size."""
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    fig = Figure(figsize=(7, 4.5))
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
     ax = fig.subplots()
     names = result["names"]
     rel = [result["relative"][name][-1] for name in names]
