@@ -1,0 +1,23 @@
+"""How checks describe arrays in feedback (autograder/judge.py)."""
+import numpy as np
+
+from autograder.judge import call_text, short
+
+
+def test_a_large_array_shows_its_edges_to_numpys_precision():
+    x = np.linspace(-1e6, 1e6, 11)
+    assert short(x) == ("array([-1000000.0, -800000.0, -600000.0, ..., 600000.0, 800000.0, "
+                        "1000000.0], dtype=float64, shape=(11,))")
+    thirds = np.full((3, 4), 1 / 3)
+    assert short(thirds).startswith("array([0.33333333, 0.33333333, 0.33333333, ..., ")
+    tiny32 = np.full(10, 1e-20, dtype=np.float32)  # float32's own digits, not float64's
+    assert short(tiny32).startswith("array([1e-20, 1e-20, 1e-20, ..., ")
+    assert short(np.arange(20)) == "array([0, 1, 2, ..., 17, 18, 19], dtype=int64, shape=(20,))"
+    assert "nan, inf, -inf]" in short(np.array([0.0] * 7 + [np.nan, np.inf, -np.inf]))
+
+
+def test_a_small_array_is_shown_whole_and_text_is_capped():
+    assert short(np.array([1.0, -2.5])) == "array([ 1. , -2.5], dtype=float64, shape=(2,))"
+    assert short("x" * 500, 20) == "'" + "x" * 16 + "..."
+    assert call_text("elu", np.zeros(2), alpha=0.5) == \
+        "elu(array([0., 0.], dtype=float64, shape=(2,)), alpha=0.5)"
