@@ -210,36 +210,34 @@ def rerun_matches_baseline(klass, out: Path, baseline, kept: set[str]) -> None:
 # ---------------------------------------------------------------------------- the tests
 
 
+def _kill_during_batch(klass, baseline, tmp_path, victims, seed, who, outlived, **kill):
+    """Run a batch, SIGKILL ``victims`` three times at seeded random moments, and check
+    that nothing outlives it and that only confirmed grades were kept."""
+    out = tmp_path / "out"
+    run = run_cli(klass, out, "--jobs", "2")
+    killed, seen = kill_at_random(run, victims, random.Random(seed), kills=3, **kill)
+    stdout, stderr = finish(run)
+    print("killed:", *killed, sep="\n  ")
+    assert len(killed) >= 2, (f"the batch ended before its {who} could be killed", killed)
+    assert not still_alive(seen), outlived
+    grades = check_after_fault(out, baseline, run.returncode, stdout, stderr)
+    kept = {s for s, g in grades.items() if g["error_kind"] is None}
+    rerun_matches_baseline(klass, out, baseline, kept)
+
+
 def test_sandbox_workers_killed_at_random_moments(klass, baseline, tmp_path):
     """SIGKILL the processes running student code (any of bwrap, the worker, a module
     child) at seeded random moments. A grade a kill changed is never recorded as the
     student's: it is confirmed by grading again, or recorded as the grader's fault."""
-    out = tmp_path / "out"
-    run = run_cli(klass, out, "--jobs", "2")
-    killed, seen = kill_at_random(run, sandbox_processes, random.Random(config.SEED), kills=3)
-    stdout, stderr = finish(run)
-    print("killed:", *killed, sep="\n  ")
-    assert len(killed) >= 2, ("the batch ended before its sandboxes could be killed", killed)
-    assert not still_alive(seen), "sandbox processes outlived the batch"
-    grades = check_after_fault(out, baseline, run.returncode, stdout, stderr)
-    kept = {s for s, g in grades.items() if g["error_kind"] is None}
-    rerun_matches_baseline(klass, out, baseline, kept)
+    _kill_during_batch(klass, baseline, tmp_path, sandbox_processes, config.SEED, "sandboxes",
+                       "sandbox processes outlived the batch")
 
 
 def test_grader_processes_killed_at_random_moments(klass, baseline, tmp_path):
     """SIGKILL the batch's own grader processes at seeded random moments: the submission
     a grader held is graded again by a new one, or recorded as the grader's fault."""
-    out = tmp_path / "out"
-    run = run_cli(klass, out, "--jobs", "2")
-    killed, seen = kill_at_random(run, grader_processes, random.Random(config.SEED + 1),
-                                  kills=3, delay=(0.5, 3.0))
-    stdout, stderr = finish(run)
-    print("killed:", *killed, sep="\n  ")
-    assert len(killed) >= 2, ("the batch ended before its graders could be killed", killed)
-    assert not still_alive(seen), "sandbox processes outlived their killed grader"
-    grades = check_after_fault(out, baseline, run.returncode, stdout, stderr)
-    kept = {s for s, g in grades.items() if g["error_kind"] is None}
-    rerun_matches_baseline(klass, out, baseline, kept)
+    _kill_during_batch(klass, baseline, tmp_path, grader_processes, config.SEED + 1, "graders",
+                       "sandbox processes outlived their killed grader", delay=(0.5, 3.0))
 
 
 def _can_mount_tmpfs(where: Path) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from autograder import config, runner
-from tests.corpus import Variant, assert_costs_only_what_it_breaks, build
+from tests.corpus import Variant, assert_costs_only_what_it_breaks, assert_full_marks, build
 from tests.corpus.experiment_bugs import BUGS, CORRECT
 
 MODULES = ("linear_collapse", "dying_relu", "saturation")
@@ -135,8 +135,5 @@ def test_bug_costs_points_where_it_should_and_nowhere_else(variant, graded):
 
 @pytest.mark.parametrize("variant", CORRECT, ids=[v.id for v in CORRECT])
 def test_correct_alternative_earns_full_marks(variant, graded):
-    result = _grade(variant, graded)
-    failed = [f"{t.name}: {t.output}" for t in result.tests if not t.passed]
-    assert not failed, (f"{variant.id} ({variant.why}), graded together with "
-                        f"{SUBMISSIONS[_submission_id(variant)].why}, lost points:\n"
-                        + "\n".join(failed))
+    assert_full_marks(_grade(variant, graded), f"{variant.id} ({variant.why}), graded together "
+                      f"with {SUBMISSIONS[_submission_id(variant)].why},")

@@ -58,6 +58,12 @@ def lost(result) -> dict:
     return {f: (s, m) for f, (s, m) in result.by_function().items() if s < m}
 
 
+def assert_full_marks(result, label: str) -> None:
+    """A correct variant (``label`` says which) loses no point anywhere."""
+    failed = [f"{t.name}: {t.output}" for t in result.tests if not t.passed]
+    assert not failed, f"{label} lost points:\n" + "\n".join(failed)
+
+
 def assert_costs_only_what_it_breaks(variant: Variant, result) -> None:
     """A buggy variant loses points on every function it breaks and on nothing outside
     ``breaks + also``; each failed check says why, without showing hidden test code."""
