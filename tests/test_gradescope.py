@@ -6,6 +6,7 @@ grades ``ROOT/submission`` into ``ROOT/results/results.json``. ROOT is ``/autogr
 Gradescope and a temporary folder here (``AUTOGRADER_ROOT``). Whatever the submission
 does, and whatever happens to the grader, a valid results.json is written.
 """
+import importlib.util
 import json
 import os
 import shutil
@@ -94,6 +95,15 @@ def test_zip_holds_the_grader_pinned_and_is_reproducible(built, tmp_path):
     again = tmp_path / "again.zip"
     gradescope.build(again)
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_setup_compiles_the_grader_once_for_every_run(root):
+    # Before any run_autograder here: a run could write bytecode itself, where that is allowed.
+    sources = [p for d in ("autograder", "solutions") for p in (root / "source" / d).rglob("*.py")]
+    assert sources
+    missing = [str(p) for p in sources
+               if not Path(importlib.util.cache_from_source(str(p))).is_file()]
+    assert not missing, missing
 
 
 def test_the_reference_earns_full_marks(root):

@@ -20,6 +20,9 @@ if ! python3 -m venv --clear "$ROOT/venv" >/dev/null 2>&1; then
     python3 -m venv --clear "$ROOT/venv"
 fi
 "$ROOT/venv/bin/python" -m pip install --quiet --no-cache-dir -r requirements.txt
+# The grader's bytecode, compiled once here: each submission's run then reads it instead of
+# compiling the grader again (about 0.1 s a run), also where PYTHONDONTWRITEBYTECODE is set.
+"$ROOT/venv/bin/python" -m compileall -q "$ROOT/source" >/dev/null
 
 # The sandbox runs student code as an unprivileged user, who must read the worker.
 chmod -R a+rX "$ROOT/source" "$ROOT/venv"
