@@ -218,7 +218,7 @@ def circles_figure(seed=0, result=None):
         result = circles_experiment(seed)
     x, y = result["x"], result["y"]
     x_test, y_test = make_circles(1000, seed=int(result["seed"]) + 1)
-    grid = np.linspace(-1.6, 1.6, 201)
+    grid = np.linspace(-1.6, 1.6, 101)
     gx, gy = np.meshgrid(grid, grid)
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
 
