@@ -67,7 +67,10 @@ class Limits:
     max_frame_bytes: int = 256 * 2**20
     max_depth: int = 16
     max_items: int = 100_000
+    # A module whose calls stopped the worker this many times is not called again; its
+    # losses never cost another module's checks (nor depend on which lane it runs in).
     max_worker_restarts: int = 3
+    max_worker_restarts_total: int = 15  # a backstop over all modules (5 exercises x 3)
     figure_dpi: int = 72
 
     def caps(self) -> wire.Caps:
@@ -488,6 +491,7 @@ class Sandbox:
         self._given_up: dict = {}  # (module, function) -> (kind, error)
         self._time_given_up: dict = {}
         self._dead_reason = None
+        self._losses: dict = {}  # module -> times its calls stopped the worker
         self.restarts = 0
         # Student processes that died abruptly (killed or crashed, not a failure of their
         # own making such as an exception): a batch regrades to tell a kill from outside
@@ -759,7 +763,7 @@ class Sandbox:
         if st.proc is not None and st.proc.poll() is None:
             return None
         st.kill_worker()
-        if self.restarts >= self.limits.max_worker_restarts:
+        if self.restarts >= self.limits.max_worker_restarts_total:
             return (f"the sandbox worker was restarted {self.restarts} times; no more calls are "
                     f"made ({self._dead_reason})")
         self.restarts += 1
@@ -931,6 +935,13 @@ class Sandbox:
         memo = self._time_given_up if op == "time" else self._given_up
         memo[(module, function)] = (kind, f"stopped the sandbox worker earlier ({what}); not "
                                           f"called again")
+        losses = self._losses[module] = self._losses.get(module, 0) + (1 if phase is None else 0)
+        if losses >= self.limits.max_worker_restarts:
+            err += (f", but no other function of {module}.py is called again: it stopped the "
+                    f"worker {losses} times")
+            self._failed_modules[module] = (
+                kind, f"{module}.py stopped the sandbox worker {losses} times (the last time it "
+                      f"{what}); none of its functions is called again", "")
         return self._fail(op, kind, err)
 
     # ------------------------------------------------------------------ replies

@@ -730,7 +730,8 @@ def test_deterministic_across_calls_and_sandboxes(sb, submission, isolation):
 
 def test_killed_or_stopped_worker_is_restarted_a_bounded_number_of_times(submission,
                                                                          isolation):
-    lim = Limits(call_timeout=0.2, import_timeout=0.5, grace=0.1, max_worker_restarts=3)
+    lim = Limits(call_timeout=0.2, import_timeout=0.5, grace=0.1, max_worker_restarts=2,
+                 max_worker_restarts_total=4)
     # without Landlock, which would stop the student signalling the worker at all
     with Sandbox(submission, isolation=isolation, limits=lim, landlock=False) as box:
         first = box.worker_pid
@@ -752,13 +753,22 @@ def test_killed_or_stopped_worker_is_restarted_a_bounded_number_of_times(submiss
         r = box.call("good", "stop_parent", 0)
         assert r.error_kind == "timeout" and "stopped answering" in r.error
         assert time.monotonic() - t0 < 0.2 + 0.5 + 0.1 + 0.5
-        assert box.call("good", "sigmoid", 0.0).value == 0.5 and box.restarts == 3
-        # out of restarts: once the worker is gone again, every later call fails at once
-        box._st.proc.kill()  # the worker dies between calls
-        box._st.proc.wait()
+        assert "no other function of good.py is called again" in r.error
+        # the second time: good.py is given up, its losses cost no other module anything
         t0 = time.monotonic()
         r = box.call("good", "sigmoid", 0.0)
-        assert r.error_kind == "crash" and "restarted 3 times" in r.error
+        assert r.error_kind == "timeout" and "good.py stopped the sandbox worker 2 times" in r.error
+        assert time.monotonic() - t0 < 0.05
+        assert box.call("random", "f", 1).value == 42 and box.restarts == 3
+        # out of restarts in all: once the worker is gone again, every later call fails at once
+        for restarts in (4, None):
+            box._st.proc.kill()  # the worker dies between calls
+            box._st.proc.wait()
+            t0 = time.monotonic()
+            r = box.call("random", "f", 1)
+            if restarts is not None:
+                assert r.value == 42 and box.restarts == restarts
+        assert r.error_kind == "crash" and "restarted 4 times" in r.error
         assert time.monotonic() - t0 < 0.05
 
 
