@@ -10,7 +10,8 @@ the anchors in ../shared/notes were measured on).
 
 It also prints what the target is up against: the CPU time one grade uses, all its processes
 counted (with process isolation: bubblewrap's namespaces keep part of it from being counted),
-over the cores the grader may use, which is the least wall time any schedule could reach.
+over the cores this process may run on (its CPU affinity): the least wall time any schedule
+of that work could reach.
 
     .venv/bin/python bench/grade_one.py [--runs 7] [--submission solutions]
 """
