@@ -935,13 +935,14 @@ class Sandbox:
         memo = self._time_given_up if op == "time" else self._given_up
         memo[(module, function)] = (kind, f"stopped the sandbox worker earlier ({what}); not "
                                           f"called again")
-        losses = self._losses[module] = self._losses.get(module, 0) + (1 if phase is None else 0)
-        if losses >= self.limits.max_worker_restarts:
-            err += (f", but no other function of {module}.py is called again: it stopped the "
-                    f"worker {losses} times")
-            self._failed_modules[module] = (
-                kind, f"{module}.py stopped the sandbox worker {losses} times (the last time it "
-                      f"{what}); none of its functions is called again", "")
+        if phase is None:  # the module's own call, not an import it needed, stopped it
+            losses = self._losses[module] = self._losses.get(module, 0) + 1
+            if losses >= self.limits.max_worker_restarts:
+                err += (f", but no other function of {module}.py is called again: it stopped "
+                        f"the worker {losses} times")
+                self._failed_modules[module] = (
+                    kind, f"{module}.py stopped the sandbox worker {losses} times (the last time "
+                          f"it {what}); none of its functions is called again", "")
         return self._fail(op, kind, err)
 
     # ------------------------------------------------------------------ replies

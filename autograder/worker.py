@@ -890,7 +890,7 @@ def _interfered(module, detail) -> str:
             "(builtins, json, numpy internals) in your module")
 
 
-_MPL_WARM = []
+_mpl_warm = False  # matplotlib imported here already
 
 
 def _warm_matplotlib_for(module):
@@ -900,7 +900,8 @@ def _warm_matplotlib_for(module):
     don't draw never wait for it, nor does any module when the grader asks for no figure.
     Nothing a student does reaches here: the source is only read, and children are forked
     from this state."""
-    if _MPL_WARM or not CFG.warm_matplotlib:
+    global _mpl_warm
+    if _mpl_warm or not CFG.warm_matplotlib:
         return
     try:
         with open(os.path.join(CFG.submission, f"{module}.py"), "rb") as f:
@@ -908,7 +909,7 @@ def _warm_matplotlib_for(module):
                 return
     except OSError:
         return
-    _MPL_WARM.append(True)
+    _mpl_warm = True
     mpl_dir = os.environ.get("MPLCONFIGDIR")
     for name in os.listdir(_RUNTIME) if mpl_dir else ():
         if name.startswith("fontlist-") and name.endswith(".json"):
