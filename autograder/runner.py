@@ -156,7 +156,7 @@ def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool
             sandbox.isolation if sandbox else None, list(sandbox.deaths) if sandbox else [])
 
 
-def _cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+def usable_cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
     """The cores this process may use: its CPU affinity, capped by a cgroup CPU quota (a
     container held to one CPU on a many-core host, as graders often are)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -184,7 +184,7 @@ def lanes(count: int | None = None) -> list[list[str]]:
             raise GradingError(f"AUTOGRADER_LANES must be a whole number, not "
                                f"{os.environ['AUTOGRADER_LANES']!r}") from None
     if count is None:
-        count = len(CHECK_LANES) if _cores() > 1 and threading.active_count() == 1 else 1
+        count = len(CHECK_LANES) if usable_cores() > 1 and threading.active_count() == 1 else 1
     if count <= 1:
         return [files]
     out = [[f"test_{m}.py" for m in lane if f"test_{m}.py" in files]

@@ -10,8 +10,8 @@ the anchors in ../shared/notes were measured on).
 
 It also prints what the target is up against: the CPU time one grade uses, all its processes
 counted (with process isolation: bubblewrap's namespaces keep part of it from being counted),
-over the cores this process may run on (its CPU affinity): the least wall time any schedule
-of that work could reach.
+over the cores the grader may use (``runner.usable_cores``, what its lanes are sized by): the
+least wall time any schedule of that work could reach.
 
     .venv/bin/python bench/grade_one.py [--runs 7] [--submission solutions]
 """
@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.runner import usable_cores  # noqa: E402
 
 
 def _children_cpu() -> float:
@@ -78,7 +81,7 @@ def main() -> None:
         print(f"{name:{width}}  median {m:.3f} s over {args.runs} runs  ({m / numpy:.1f}x numpy)")
     g = medians[f"grade one submission ({args.submission})"]
     print(f"ratio: {g / numpy:.1f}x   (targets: < 1 s and < 10x)")
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     c = statistics.median(cpu)
     print(f"CPU of one grade, every process counted (process isolation): median {c:.2f} s; "
           f"on {cores} cores no schedule of it ends before {c / cores:.2f} s")

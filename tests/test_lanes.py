@@ -29,9 +29,9 @@ def test_lanes_follow_the_cores_this_process_may_use(tmp_path, monkeypatch):
     for quota, cores in (("max 100000", affinity), ("100000 100000", 1),
                          ("150000 100000", 1), ("400000 100000", min(affinity, 4))):
         cpu_max.write_text(quota + "\n")
-        assert runner._cores(str(cpu_max)) == cores, quota
-    assert runner._cores(str(tmp_path / "none")) == affinity
-    monkeypatch.setattr(runner, "_cores", lambda: 2)
+        assert runner.usable_cores(str(cpu_max)) == cores, quota
+    assert runner.usable_cores(str(tmp_path / "none")) == affinity
+    monkeypatch.setattr(runner, "usable_cores", lambda: 2)
     assert len(runner.lanes()) == len(config.CHECK_LANES)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
