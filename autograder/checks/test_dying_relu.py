@@ -96,7 +96,6 @@ def _mlp():
     return _reference_module("mlp")
 
 
-
 def _own_dead(x, weights, biases):
     """The grader's own dead mask over the hidden units, each layer fed ReLU outputs."""
     h, dead = np.asarray(x, dtype=np.float64), []
@@ -280,9 +279,9 @@ def test_dead_fraction_random(sub):
 def test_dead_fraction_errors(sub):
     x, w, b = np.ones((3, 2)), [np.ones((2, 1))], [np.zeros(1)]
     judge.expect_value_error(judge.call(sub, MODULE, "dead_fraction", x, w, b),
-                 judge.call_text("dead_fraction", x, w, b),
-                 "one layer is the output layer alone: there is no hidden unit to count, so "
-                 "raise ValueError.")
+                             judge.call_text("dead_fraction", x, w, b),
+                             "one layer is the output layer alone: there is no hidden unit to "
+                             "count, so raise ValueError.")
 
 
 # =========================================================================================

@@ -101,7 +101,6 @@ def _mlp():
     return _reference_module("mlp")
 
 
-
 def _stack(key, dims, n=None):
     g = judge.rng(f"linear_collapse.{key}")
     weights = [g.normal(0, 1 / np.sqrt(a), (a, b)) for a, b in zip(dims[:-1], dims[1:])]

@@ -170,7 +170,6 @@ def _mixed(g):
     return float(np.mean((g > 0).any(axis=1) & (g < 0).any(axis=1)))
 
 
-
 def _number(value, what):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
@@ -605,10 +604,11 @@ def test_weight_gradients_shapes(sub):
         lambda: _weight_gradients(sub, g.normal(size=4), g.uniform(0, 1, (4, 7))),
         lambda: _weight_gradients(sub, g.normal(size=5), g.uniform(0, 1, (5, 5))),
         lambda: _weight_gradients(sub, -1.5, g.uniform(0, 1, 3)),
-        lambda: judge.expect_value_error(judge.call(sub, MODULE, "weight_gradients", np.ones(3), np.ones((4, 3))),
-                             judge.call_text("weight_gradients", np.ones(3), np.ones((4, 3))),
-                             "one delta per example: delta of shape (3,) does not match h of "
-                             "shape (4, 3); raise ValueError."))
+        lambda: judge.expect_value_error(
+            judge.call(sub, MODULE, "weight_gradients", np.ones(3), np.ones((4, 3))),
+            judge.call_text("weight_gradients", np.ones(3), np.ones((4, 3))),
+            "one delta per example: delta of shape (3,) does not match h of shape (4, 3); "
+            "raise ValueError."))
 
 
 @pytest.mark.check(kind="correctness", points=points("weight_gradients.random"),
@@ -648,12 +648,14 @@ def test_sign_mixed_fraction_forms(sub):
     judge.all_of(
         lambda: _mixed_call(sub, np.array([0.5, -0.5, 0.0])),
         lambda: _mixed_call(sub, np.array([0.5, 0.0, 2.0])),
-        lambda: judge.expect_value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.zeros((0, 3))),
-                             judge.call_text("sign_mixed_fraction", np.zeros((0, 3))),
-                             "no vectors, no fraction: raise ValueError."),
-        lambda: judge.expect_value_error(judge.call(sub, MODULE, "sign_mixed_fraction", np.ones((2, 2, 2))),
-                             judge.call_text("sign_mixed_fraction", np.ones((2, 2, 2))),
-                             "gradients are (n, d) or (d,): raise ValueError otherwise."))
+        lambda: judge.expect_value_error(
+            judge.call(sub, MODULE, "sign_mixed_fraction", np.zeros((0, 3))),
+            judge.call_text("sign_mixed_fraction", np.zeros((0, 3))),
+            "no vectors, no fraction: raise ValueError."),
+        lambda: judge.expect_value_error(
+            judge.call(sub, MODULE, "sign_mixed_fraction", np.ones((2, 2, 2))),
+            judge.call_text("sign_mixed_fraction", np.ones((2, 2, 2))),
+            "gradients are (n, d) or (d,): raise ValueError otherwise."))
 
 
 @pytest.mark.check(kind="correctness", points=points("sign_mixed_fraction.random"),
@@ -1055,6 +1057,7 @@ def test_time_activations_claim(sub):
                    name="time_activations: ValueError when the baseline is not among the functions")
 def test_time_activations_errors(sub):
     fns = {"sigmoid": FunctionRef("mlp.sigmoid")}
-    judge.expect_value_error(judge.run(sub, MODULE, "time_activations", fns, [1000], 1, "relu"),
-                 judge.call_text("time_activations", "{sigmoid: mlp.sigmoid}", [1000], 1, "relu"),
-                 "relative times need the baseline's time: raise ValueError when it is missing.")
+    judge.expect_value_error(
+        judge.run(sub, MODULE, "time_activations", fns, [1000], 1, "relu"),
+        judge.call_text("time_activations", "{sigmoid: mlp.sigmoid}", [1000], 1, "relu"),
+        "relative times need the baseline's time: raise ValueError when it is missing.")
