@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import weakref
 import zlib
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 
@@ -171,7 +173,101 @@ def call(sub, module: str, function: str, *args, readonly: bool = False):
     key = (module, function, readonly, _key(args))
     if key not in memo:
         memo[key] = sub.call(module, function, *args, timeout=CALL_TIMEOUT, readonly=readonly)
+    _SEEN.append(_Seen(sub, key, module, function, args, {}, memo[key]))
     return memo[key]
+
+
+# ---------------------------------------------------------------------------
+# The gate: a property is credited only together with right values
+# ---------------------------------------------------------------------------
+# Every call a check makes through ``call`` or ``run`` is seen here. After a check of a kind
+# in GATED_KINDS ends, the runner asks ``gate`` whether all the values that check observed
+# were right: each seen call to a function with a registered verifier is verified (once per
+# grade), and the first wrong one makes the whole check worth nothing. So no property
+# (warnings, purity, speed, bounds, a self-consistent gradient, an experiment's claim) is
+# ever earned by constants, zeros or fabricated results, and no check needs code of its own
+# for it. A verifier may also name a probe, a call made before every check of its function
+# whatever its kind, correctness included: the function must be right there too (a
+# derivative, where a finite difference is not).
+
+GATED_KINDS = frozenset({"behaviour", "gradient-check", "experiment"})
+
+
+@dataclass(frozen=True)
+class _Seen:
+    sub: object
+    key: tuple
+    module: str
+    function: str
+    args: tuple
+    kwargs: dict
+    result: object
+    probe: bool = False
+
+
+@dataclass(frozen=True)
+class _Verifier:
+    module: str
+    verify: Callable  # (value, args, kwargs) -> None, raising Fail when the value is wrong
+    probe: tuple | None  # the probe call's arguments
+
+
+_VERIFIERS: dict[str, _Verifier] = {}
+_SEEN: list[_Seen] = []
+_VERDICTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def verifier(module: str, function: str, probe: tuple | None = None):
+    """Decorator: register ``verify(value, args, kwargs)`` for ``module.function``. It raises
+    ``Fail`` when ``value`` (what the student's function returned for those arguments, as
+    plain data) is not right: for a pure function, not the reference's answer within the
+    contract's tolerance; for an experiment, not a run the grader can confirm. ``probe``:
+    arguments of a call made before every check of ``function`` (see above)."""
+    def register(verify):
+        _VERIFIERS[function] = _Verifier(module, verify, probe)
+        return verify
+    return register
+
+
+def begin_check(sub, function: str | None) -> None:
+    """Forget the calls of the previous check; make ``function``'s probe call, if it has one."""
+    _SEEN.clear()
+    spec = _VERIFIERS.get(function or "")
+    if sub is not None and spec is not None and spec.probe is not None:
+        call(sub, spec.module, function, *spec.probe)
+        _SEEN[-1] = replace(_SEEN[-1], probe=True)
+
+
+def _verdict(seen: _Seen) -> str | None:
+    """Why the value of a seen call is wrong (one line), or None when it is right."""
+    verdicts = _VERDICTS.setdefault(seen.sub, {})
+    if seen.key not in verdicts:
+        what = call_text(seen.function, *seen.args, **seen.kwargs)
+        try:
+            _VERIFIERS[seen.function].verify(returned(seen.result, what), seen.args, seen.kwargs)
+            verdicts[seen.key] = None
+        except Fail as exc:  # one line: the first, and the hint when there is one
+            lines = exc.message.split("\n")
+            hint = next((ln for ln in lines[1:] if ln.startswith("Hint: ")), "")
+            verdicts[seen.key] = lines[0].rstrip(".:") + (f" ({hint[6:].rstrip('.')})" if hint else "")
+    return verdicts[seen.key]
+
+
+def gate(kind: str) -> str | None:
+    """The one line saying why the check that just ran (of ``kind``) earns nothing, or None.
+    A probe is verified for every kind; the check's own calls for GATED_KINDS only (a
+    correctness check compares its values itself), and only those that returned (a check
+    judges a raised error itself)."""
+    for seen in _SEEN:
+        if seen.function not in _VERIFIERS or not (seen.probe or kind in GATED_KINDS):
+            continue
+        if not seen.probe and not seen.result.ok:
+            continue
+        reason = _verdict(seen)
+        if reason:
+            return (f"Not credited: {reason}. Fix {seen.function}'s values first (its "
+                    "correctness checks say where); this check counts only with right values.")
+    return None
 
 
 def real_array(value, what: str, shape=None, hint: str = "") -> np.ndarray:
@@ -448,6 +544,7 @@ def run(sub, module: str, function: str, *args, timeout: float | None = None, **
     if key not in memo:
         memo[key] = sub.call(module, function, *args, kwargs=kwargs,
                              timeout=EXPERIMENT_TIMEOUT if timeout is None else timeout)
+    _SEEN.append(_Seen(sub, key, module, function, args, kwargs, memo[key]))
     return memo[key]
 
 

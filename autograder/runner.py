@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from . import collect
+from . import collect, judge
 from .config import CHECK_LANES, CHECKS
 from .judge import Fail
 from .results import GradeResult, TestResult
@@ -99,6 +99,10 @@ class _Scorer:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
+        judge.begin_check(self.sandbox, _metadata(item)["function"])
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
         if call.when != "call" and call.excinfo is None:
             return
@@ -110,7 +114,10 @@ class _Scorer:
         meta = _metadata(item)
         points = float(meta["points"])
         exc = call.excinfo.value if call.excinfo else None
-        if exc is None:
+        if (call.when == "call" and isinstance(exc, (Fail, type(None)))
+                and (reason := judge.gate(meta["kind"]))):
+            score, output = 0.0, reason
+        elif exc is None:
             score, output = points, ""
         elif isinstance(exc, Fail):
             score, output = round(points * exc.fraction, 6), exc.message

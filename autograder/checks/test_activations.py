@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import config, judge
+from autograder import config, contract, judge
+from autograder.contract import EDGES, FINITE, GRID
 from autograder.judge import Fail
 from autograder.reference import function as _reference
 
@@ -20,25 +21,23 @@ MODULE = "activations"
 
 # Points per check, per function: the one place to tune the weights. A check listed for
 # a function that does not have it (e.g. "parameters" for sigmoid) is simply not run.
-POINTS = {
-    "values": 0.5,       # correctness, public: a few ordinary points
-    "edges": 1.0,        # correctness: 0, kinks, saturation, +-1e6
-    "random": 0.5,       # correctness: seeded random inputs of a 2-D shape
+POINTS = {  # values carry most of a function's points (correctness, then behaviour)
+    "values": 1.0,       # correctness, public: ordinary points (also every check's probe)
+    "edges": 1.5,        # correctness: 0, kinks, saturation, +-1e6
+    "random": 1.0,       # correctness: seeded random inputs of a 2-D shape
     "parameters": 1.0,   # correctness: non-default alpha / beta really used
     "dtype": 0.5,        # behaviour: float32 stays float32, int and bool give float64
-    "forms": 0.5,        # behaviour: 0-d array, Python number, nested list
-    "safe": 1.0,         # behaviour: no overflow / invalid / divide warning for |x| <= 1e6
+    "forms": 0.25,       # behaviour: 0-d array, Python number, nested list
+    "safe": 0.75,        # behaviour: no overflow / invalid / divide warning for |x| <= 1e6
     "nan_inf": 0.5,      # behaviour: NaN in, NaN out; the limits at +-inf
-    "pure": 0.5,         # behaviour: input untouched (also read-only), nothing printed
-    "vectorised": 0.5,   # behaviour: numpy time on a large array, not Python-loop time
-    "lecture": 1.0,      # behaviour: the curve's properties the lecture teaches
+    "pure": 0.25,        # behaviour: input untouched (also read-only), nothing printed
+    "vectorised": 0.25,  # behaviour: numpy time on a large array, not Python-loop time
+    "lecture": 0.75,     # behaviour: the curve's properties the lecture teaches
 }
 
 VECTOR_SIZE = 50_000  # elements for the vectorisation check
 
-# The default extra arguments each function is called with (prelu has no default slope).
-ARGS = {"sigmoid": (), "tanh": (), "relu": (), "relu6": (), "leaky_relu": (),
-        "prelu": (0.25,), "elu": (), "gelu": (), "swish": ()}
+ARGS = contract.ACTIVATIONS
 FUNCTIONS = list(ARGS)
 WITH_PARAMETERS = ["leaky_relu", "prelu", "elu", "swish"]
 # SPEC: +-inf gives the mathematical limit for these (gelu and swish: only NaN -> NaN).
@@ -96,42 +95,14 @@ LECTURE = {
              "to relu as beta grows (x * sigmoid(50 x) is within 0.006 of relu(x))",
 }
 
-# Finite edge cases, |x| <= 1e6: zero, near the kinks, saturation, where e^-x overflows.
-EDGES = np.array([0.0, 1e-8, -1e-8, 0.5, -0.5, 1.0, -1.0, 5.0, -5.0, 6.0, 6.001, 5.999, 10.0,
-                  -10.0, 40.0, -40.0, 709.0, -709.0, 710.0, -710.0, 1000.0, -1000.0, 1e4,
-                  -1e4, 1e6, -1e6])
-# A sorted grid from -1e6 to 1e6 for the lecture's properties (monotone, bounds, symmetry).
-GRID = np.concatenate([-np.logspace(6, -3, 40), [0.0], np.linspace(-8, 8, 81),
-                       np.logspace(-3, 6, 40)])
-GRID.sort()
-# One finite input serves the edge cases, the numerical safety and the lecture's properties.
-FINITE = np.concatenate([EDGES, GRID, -GRID])
-
-
 def reference(function, x, *args):
-    """The reference value in float64 (warnings of the reference are not the student's)."""
-    with np.errstate(all="ignore"):
-        return np.asarray(_reference(MODULE, function)(np.asarray(x, dtype=np.float64), *args),
-                          dtype=np.float64)
-
-
-def points(check):
-    return POINTS[check]
-
-
-def bounds(function):
-    """The accepted (lo, hi) for ``judge.expect_values``: the reference, exactly."""
-    def f(x, *args):
-        y = reference(function, x, *args)
-        return y, y
-    return f
+    return contract.reference(function, x, *args)
 
 
 def _check_values(sub, function, x, args=None, *, hint=None, readonly=False):
     """Call ``function(x, *args)`` and compare with the reference; return the array."""
-    args = ARGS[function] if args is None else args
-    return judge.expect_values(sub, MODULE, function, x, args, bounds(function),
-                               hint=hint or f"{FORMULA[function]}.", readonly=readonly)
+    return contract.expect_values(sub, function, x, args, hint=hint or f"{FORMULA[function]}.",
+                                  readonly=readonly)
 
 
 def _random_input(key, shape=(3, 40)):
@@ -144,21 +115,21 @@ def _random_input(key, shape=(3, 40)):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=points("values"), public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["values"], public=True,
                    name="{function}: values at a few points")
 def test_values(sub, function):
-    _check_values(sub, function, np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]))
+    _check_values(sub, function, contract.probe_input(function))
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=points("edges"),
+@pytest.mark.check(kind="correctness", points=POINTS["edges"],
                    name="{function}: edge cases (0, kinks, saturation, +-1e6)")
 def test_edges(sub, function):
     _check_values(sub, function, FINITE)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=points("random"),
+@pytest.mark.check(kind="correctness", points=POINTS["random"],
                    name="{function}: seeded random inputs (2-D)")
 def test_random(sub, function):
     _check_values(sub, function, _random_input(f"activations.{function}.random"))
@@ -181,7 +152,7 @@ def _parameter_input(function, args):
 
 
 @pytest.mark.parametrize("function", WITH_PARAMETERS)
-@pytest.mark.check(kind="correctness", points=points("parameters"),
+@pytest.mark.check(kind="correctness", points=POINTS["parameters"],
                    name="{function}: non-default parameter values are used")
 def test_parameters(sub, function):
     name = "beta" if function == "swish" else "alpha"
@@ -211,7 +182,8 @@ def test_parameters(sub, function):
 
 
 def _dtype_part(sub, function, x):
-    judge.expect_contract_dtype(sub, MODULE, function, x, ARGS[function], bounds(function),
+    judge.expect_contract_dtype(sub, MODULE, function, x, ARGS[function],
+                                lambda x64, *a: contract.accepted(function, x64, *a),
                                 hint=f"{FORMULA[function]}.")
 
 
@@ -221,7 +193,7 @@ def _float32_input(function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("dtype"),
+@pytest.mark.check(kind="behaviour", points=POINTS["dtype"],
                    name="{function}: float32 stays float32, int and bool give float64")
 def test_dtype(sub, function):
     judge.each_input(lambda x: _dtype_part(sub, function, x),
@@ -229,14 +201,14 @@ def test_dtype(sub, function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("forms"),
+@pytest.mark.check(kind="behaviour", points=POINTS["forms"],
                    name="{function}: 0-d array, Python number and nested list inputs")
 def test_forms(sub, function):
     judge.each_input(lambda x: _dtype_part(sub, function, x), judge.FORM_INPUTS)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("safe"),
+@pytest.mark.check(kind="behaviour", points=POINTS["safe"],
                    name="{function}: no overflow or invalid warning for |x| <= 1e6")
 def test_safe(sub, function):
     for x in (FINITE, _float32_input(function)):
@@ -244,7 +216,7 @@ def test_safe(sub, function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("nan_inf"),
+@pytest.mark.check(kind="behaviour", points=POINTS["nan_inf"],
                    name="{function}: NaN gives NaN; the limits at +-inf")
 def test_nan_inf(sub, function):
     args = ARGS[function]
@@ -268,7 +240,7 @@ def test_nan_inf(sub, function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("pure"),
+@pytest.mark.check(kind="behaviour", points=POINTS["pure"],
                    name="{function}: leaves its input unchanged (read-only too), prints nothing")
 def test_pure(sub, function):
     judge.expect_pure_call(sub, MODULE, function, _random_input(f"activations.{function}.random"),
@@ -276,7 +248,7 @@ def test_pure(sub, function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("vectorised"),
+@pytest.mark.check(kind="behaviour", points=POINTS["vectorised"],
                    name="{function}: vectorised (a large array in numpy time)")
 def test_vectorised(sub, function):
     x = judge.rng(f"activations.{function}.big").normal(0, 3, VECTOR_SIZE)
@@ -286,19 +258,6 @@ def test_vectorised(sub, function):
 
 # --- behaviour: the lecture's properties ------------------------------------------------
 
-
-
-def _curve(sub, function, x, *args):
-    """``function(x, *args)`` as float64; on GRID or -GRID with the default arguments, a slice
-    of the one call on FINITE."""
-    if not args and (x is GRID or np.array_equal(x, -GRID)):
-        what, y = _curve(sub, function, FINITE, *ARGS[function])
-        n, m = EDGES.size, GRID.size
-        return what, (y[n:n + m] if x is GRID else y[n + m:])
-    what = judge.call_text(function, x, *args)
-    got = judge.real_array(judge.returned(judge.call(sub, MODULE, function, x, *args), what),
-                           what, np.shape(x))
-    return what, got.astype(np.float64)
 
 
 def _lecture_fail(function, what, problem):
@@ -322,8 +281,8 @@ def _bounded(function, what, y, lo, hi):
 
 
 def _lecture_sigmoid(sub):
-    what, y = _curve(sub, "sigmoid", GRID)
-    what2, y2 = _curve(sub, "sigmoid", -GRID)
+    what, y = contract.curve(sub, "sigmoid", GRID)
+    what2, y2 = contract.curve(sub, "sigmoid", -GRID)
     judge.all_of(lambda: _bounded("sigmoid", what, y, 0.0, 1.0),
                  lambda: _monotone("sigmoid", what, y))
     mid = y[GRID == 0.0][0]
@@ -335,8 +294,8 @@ def _lecture_sigmoid(sub):
 
 
 def _lecture_tanh(sub):
-    what, y = _curve(sub, "tanh", GRID)
-    what2, y2 = _curve(sub, "tanh", -GRID)
+    what, y = contract.curve(sub, "tanh", GRID)
+    what2, y2 = contract.curve(sub, "tanh", -GRID)
     judge.all_of(lambda: _bounded("tanh", what, y, -1.0, 1.0),
                  lambda: _monotone("tanh", what, y))
     mid = y[GRID == 0.0][0]
@@ -348,7 +307,7 @@ def _lecture_tanh(sub):
 
 
 def _lecture_relu(sub):
-    what, y = _curve(sub, "relu", GRID)
+    what, y = contract.curve(sub, "relu", GRID)
     _monotone("relu", what, y)
     pos, neg = GRID > 0, GRID <= 0
     if not np.array_equal(y[pos], GRID[pos]):
@@ -362,7 +321,7 @@ def _lecture_relu(sub):
 
 
 def _lecture_relu6(sub):
-    what, y = _curve(sub, "relu6", GRID)
+    what, y = contract.curve(sub, "relu6", GRID)
     ramp = np.maximum(GRID, 0) - np.maximum(GRID - 6, 0)
     judge.all_of(
         lambda: _bounded("relu6", what, y, 0.0, 6.0),
@@ -373,7 +332,7 @@ def _lecture_relu6(sub):
 
 
 def _lecture_leaky_relu(sub):
-    what, y = _curve(sub, "leaky_relu", GRID)
+    what, y = contract.curve(sub, "leaky_relu", GRID)
     _monotone("leaky_relu", what, y)
     neg = GRID < 0
     if not np.all(y[neg] < 0):
@@ -385,7 +344,7 @@ def _lecture_leaky_relu(sub):
 def _lecture_prelu(sub):
     x = np.tile(GRID, (3, 1))
     alpha = np.array([[0.0], [1.0], [0.01]])
-    what, y = _curve(sub, "prelu", x, alpha)
+    what, y = contract.curve(sub, "prelu", x, alpha)
     targets = [np.maximum(GRID, 0), GRID, np.where(GRID > 0, GRID, 0.01 * GRID)]
     judge.all_of(*[lambda i=i, t=t: judge.expect_close(
         y[i], t, f"row {i} of {what} (alpha = {alpha[i, 0]:g})", rtol=config.RTOL64,
@@ -394,7 +353,7 @@ def _lecture_prelu(sub):
 
 
 def _lecture_elu(sub):
-    what, y = _curve(sub, "elu", GRID, 0.5)
+    what, y = contract.curve(sub, "elu", GRID, 0.5)
     judge.all_of(lambda: _monotone("elu", what, y),
                  lambda: _bounded("elu", what, y, -0.5, np.inf))
     if not abs(y[0] + 0.5) <= 1e-12:
@@ -402,7 +361,7 @@ def _lecture_elu(sub):
 
 
 def _lecture_gelu(sub):
-    what, y = _curve(sub, "gelu", GRID)
+    what, y = contract.curve(sub, "gelu", GRID)
     big, low = GRID >= 6, GRID <= -6
     window = (GRID > -3) & (GRID < 0)
     dip, yd = GRID[window], y[window]
@@ -417,8 +376,8 @@ def _lecture_gelu(sub):
 
 
 def _lecture_swish(sub):
-    what, y0 = _curve(sub, "swish", GRID, 0.0)
-    what2, y50 = _curve(sub, "swish", GRID, 50.0)
+    what, y0 = contract.curve(sub, "swish", GRID, 0.0)
+    what2, y50 = contract.curve(sub, "swish", GRID, 50.0)
     judge.all_of(
         lambda: judge.expect_close(y0, GRID / 2, what, rtol=config.RTOL64, atol=config.ATOL64,
                                    inputs=GRID, hint=LECTURE["swish"] + "."),
@@ -446,6 +405,6 @@ LECTURE_NAMES = {
 
 
 @pytest.mark.parametrize("function, property", list(LECTURE_NAMES.items()))
-@pytest.mark.check(kind="behaviour", points=points("lecture"), name="{function}: {property}")
+@pytest.mark.check(kind="behaviour", points=POINTS["lecture"], name="{function}: {property}")
 def test_lecture(sub, function, property):
     LECTURE_CHECKS[function](sub)

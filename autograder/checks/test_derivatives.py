@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import config, judge
+from autograder import config, contract, judge
+from autograder.contract import EDGES, FINITE, GRADS, GRID
 from autograder.judge import Fail
 from autograder.reference import function as _reference
 from autograder.sandbox import FunctionRef
@@ -21,21 +22,21 @@ from autograder.sandbox import FunctionRef
 MODULE = "derivatives"
 
 # Points per check: the one place to tune the weights.
-POINTS = {
+POINTS = {  # values carry most of a function's points (correctness and gradient checks)
     # every *_grad
-    "values": 0.5,        # correctness, public: a few ordinary points
-    "edges": 1.0,         # correctness: 0, kinks, saturation, +-1e6
-    "random": 0.5,        # correctness: seeded random inputs of a 2-D shape
+    "values": 1.0,        # correctness, public: ordinary points and where differences fail
+    "edges": 1.5,         # correctness: 0, kinks, saturation, +-1e6
+    "random": 1.0,        # correctness: seeded random inputs of a 2-D shape
     "parameters": 1.0,    # correctness: non-default alpha / beta really used
-    "numeric_ref": 1.0,   # gradient-check: against central differences of the reference
-    "numeric_own": 1.0,   # gradient-check: against central differences of YOUR forward
+    "numeric_ref": 0.75,  # gradient-check: against central differences of the reference
+    "numeric_own": 0.75,  # gradient-check: against central differences of YOUR forward
     "dtype": 0.5,         # behaviour: float32 stays float32, int and bool give float64
-    "forms": 0.5,         # behaviour: 0-d array, Python number, nested list
-    "safe": 1.0,          # behaviour: no overflow / invalid / divide warning for |x| <= 1e6
+    "forms": 0.25,        # behaviour: 0-d array, Python number, nested list
+    "safe": 0.75,         # behaviour: no overflow / invalid / divide warning for |x| <= 1e6
     "inf": 0.5,           # behaviour: sigmoid_grad and tanh_grad are 0 at +-inf
-    "pure": 0.5,          # behaviour: input untouched (also read-only), nothing printed
-    "vectorised": 0.5,    # behaviour: numpy time on a large array
-    "lecture": 1.0,       # behaviour: saturation, vanishing or flowing gradients
+    "pure": 0.25,         # behaviour: input untouched (also read-only), nothing printed
+    "vectorised": 0.25,   # behaviour: numpy time on a large array
+    "lecture": 0.75,      # behaviour: saturation, vanishing or flowing gradients
     # prelu_grad
     "prelu_grad.pair": 1.0,
     "prelu_grad.channels": 1.0,
@@ -67,17 +68,6 @@ MAX_REL_ERROR = 1e-6   # CS231n: below 1e-7 is good, above 1e-2 is wrong
 MIN_ABS_ERROR = 1e-8   # ...but where the derivative is ~0 the difference's roundoff dominates
 AWAY_FROM_KINK = 1e-3
 
-# *_grad -> (its activation, default extra arguments, kinks)
-GRADS = {
-    "sigmoid_grad": ("sigmoid", (), ()),
-    "tanh_grad": ("tanh", (), ()),
-    "relu_grad": ("relu", (), (0.0,)),
-    "relu6_grad": ("relu6", (), (0.0, 6.0)),
-    "leaky_relu_grad": ("leaky_relu", (), (0.0,)),
-    "elu_grad": ("elu", (), (0.0,)),
-    "gelu_grad": ("gelu", (), ()),
-    "swish_grad": ("swish", (), ()),
-}
 FUNCTIONS = list(GRADS)
 PARAMETERS = {"leaky_relu_grad": [(0.2,), (0.0,)], "elu_grad": [(0.5,), (2.0,)],
               "swish_grad": [(2.0,), (0.5,)]}
@@ -130,48 +120,13 @@ LECTURE = {
                   "negative x, dips below 0 for some x < 0, and is 1/2 everywhere for beta = 0",
 }
 
-EDGES = np.array([0.0, 1e-8, -1e-8, 0.5, -0.5, 1.0, -1.0, 5.0, -5.0, 6.0, 6.001, 5.999, 10.0,
-                  -10.0, 40.0, -40.0, 709.0, -709.0, 710.0, -710.0, 1000.0, -1000.0, 1e4,
-                  -1e4, 1e6, -1e6])
-# A sorted grid from -1e6 to 1e6 for the lecture's facts about gradients.
-GRID = np.concatenate([-np.logspace(6, -3, 40), [0.0], np.linspace(-8, 8, 81),
-                       np.logspace(-3, 6, 40)])
-GRID.sort()
-# One finite input serves the edge cases, the numerical safety and the lecture's facts.
-FINITE = np.concatenate([EDGES, GRID])
-
-
-def points(check):
-    return POINTS[check]
-
-
 def _reference_call(module, function, x, *args):
     with np.errstate(all="ignore"):
         return np.asarray(_reference(module, function)(x, *args), dtype=np.float64)
 
 
-def bounds(function):
-    """(lo, hi) accepted for ``function(x, *args)``: the reference, widened at a kink to
-    every value between the one-sided derivatives."""
-    kinks = GRADS[function][2]
-
-    def f(x, *args):
-        y = _reference_call(MODULE, function, x, *args)
-        lo, hi = y.copy(), y.copy()
-        for k in kinks:
-            at = x == k
-            if at.any():
-                side = _reference_call(MODULE, function, np.array([k - 1e-9, k + 1e-9]), *args)
-                lo[at] = min(side.min(), y[at].min())
-                hi[at] = max(side.max(), y[at].max())
-        return lo, hi
-    return f
-
-
 def _check_values(sub, function, x, args=None, hint=None):
-    args = GRADS[function][1] if args is None else args
-    return judge.expect_values(sub, MODULE, function, x, args, bounds(function),
-                               hint=hint or f"{FORMULA[function]}.")
+    return contract.expect_values(sub, function, x, args, hint=hint or f"{FORMULA[function]}.")
 
 
 def _random_input(function):
@@ -192,28 +147,28 @@ def _smooth_points(function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=points("values"), public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["values"], public=True,
                    name="{function}: values at a few points")
 def test_values(sub, function):
-    _check_values(sub, function, np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0]))
+    _check_values(sub, function, contract.probe_input(function))
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=points("edges"),
+@pytest.mark.check(kind="correctness", points=POINTS["edges"],
                    name="{function}: edge cases (0, kinks, saturation, +-1e6)")
 def test_edges(sub, function):
     _check_values(sub, function, FINITE)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=points("random"),
+@pytest.mark.check(kind="correctness", points=POINTS["random"],
                    name="{function}: seeded random inputs (2-D)")
 def test_random(sub, function):
     _check_values(sub, function, _random_input(function))
 
 
 @pytest.mark.parametrize("function", list(PARAMETERS))
-@pytest.mark.check(kind="correctness", points=points("parameters"),
+@pytest.mark.check(kind="correctness", points=POINTS["parameters"],
                    name="{function}: non-default parameter values are used")
 def test_parameters(sub, function):
     name = "beta" if function == "swish_grad" else "alpha"
@@ -226,7 +181,7 @@ def test_parameters(sub, function):
         if isinstance(got, np.ndarray) and got.shape == x.shape and np.allclose(
                 got, _reference_call(MODULE, function, x), rtol=1e-7, atol=1e-12):
             hint = f"your {function} ignores the {name} it is given: use the {name} argument."
-        judge.expect_values(sub, MODULE, function, x, args, bounds(function), hint=hint)
+        contract.expect_values(sub, function, x, args, hint=hint)
 
     judge.all_of(*[lambda a=a: part(a) for a in PARAMETERS[function]])
 
@@ -252,7 +207,7 @@ def _rel_error_fail(what, x, a, n, source, hint):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="gradient-check", points=points("numeric_ref"),
+@pytest.mark.check(kind="gradient-check", points=POINTS["numeric_ref"],
                    name="{function}: matches central differences of the activation")
 def test_numeric_reference(sub, function):
     forward, args, _ = GRADS[function]
@@ -267,7 +222,7 @@ def test_numeric_reference(sub, function):
 
 
 @pytest.mark.parametrize("function, forward", [(g, v[0]) for g, v in GRADS.items()])
-@pytest.mark.check(kind="gradient-check", points=points("numeric_own"),
+@pytest.mark.check(kind="gradient-check", points=POINTS["numeric_own"],
                    name="{function}: matches central differences of your own {forward}")
 def test_numeric_own(sub, function, forward):
     args = GRADS[function][1]
@@ -294,12 +249,13 @@ def _float32_input(function):
 
 
 def _dtype_part(sub, function, x):
-    judge.expect_contract_dtype(sub, MODULE, function, x, GRADS[function][1], bounds(function),
+    judge.expect_contract_dtype(sub, MODULE, function, x, GRADS[function][1],
+                                lambda x64, *a: contract.accepted(function, x64, *a),
                                 hint=f"{FORMULA[function]}.")
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("dtype"),
+@pytest.mark.check(kind="behaviour", points=POINTS["dtype"],
                    name="{function}: float32 stays float32, int and bool give float64")
 def test_dtype(sub, function):
     judge.each_input(lambda x: _dtype_part(sub, function, x),
@@ -307,14 +263,14 @@ def test_dtype(sub, function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("forms"),
+@pytest.mark.check(kind="behaviour", points=POINTS["forms"],
                    name="{function}: 0-d array, Python number and nested list inputs")
 def test_forms(sub, function):
     judge.each_input(lambda x: _dtype_part(sub, function, x), judge.FORM_INPUTS)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("safe"),
+@pytest.mark.check(kind="behaviour", points=POINTS["safe"],
                    name="{function}: no overflow or invalid warning for |x| <= 1e6")
 def test_safe(sub, function):
     for x in (FINITE, _float32_input(function)):
@@ -322,7 +278,7 @@ def test_safe(sub, function):
 
 
 @pytest.mark.parametrize("function", ["sigmoid_grad", "tanh_grad"])
-@pytest.mark.check(kind="behaviour", points=points("inf"), name="{function}: 0 at +-inf")
+@pytest.mark.check(kind="behaviour", points=POINTS["inf"], name="{function}: 0 at +-inf")
 def test_inf(sub, function):
     x = np.array([np.inf, -np.inf, 0.0])
     what = judge.call_text(function, x)
@@ -335,14 +291,14 @@ def test_inf(sub, function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("pure"),
+@pytest.mark.check(kind="behaviour", points=POINTS["pure"],
                    name="{function}: leaves its input unchanged (read-only too), prints nothing")
 def test_pure(sub, function):
     judge.expect_pure_call(sub, MODULE, function, _random_input(function), GRADS[function][1])
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="behaviour", points=points("vectorised"),
+@pytest.mark.check(kind="behaviour", points=POINTS["vectorised"],
                    name="{function}: vectorised (a large array in numpy time)")
 def test_vectorised(sub, function):
     x = judge.rng(f"derivatives.{function}.big").normal(0, 3, VECTOR_SIZE)
@@ -352,18 +308,6 @@ def test_vectorised(sub, function):
 
 # --- behaviour: the lecture's facts about gradients -------------------------------------
 
-
-
-def _curve(sub, function, x, *args):
-    """``function(x, *args)`` as float64; on GRID with the default arguments, a slice of the
-    one call on FINITE."""
-    if not args and x is GRID:
-        what, y = _curve(sub, function, FINITE, *GRADS[function][1])
-        return what, y[EDGES.size:]
-    what = judge.call_text(function, x, *args)
-    got = judge.real_array(judge.returned(judge.call(sub, MODULE, function, x, *args), what),
-                           what, np.shape(x))
-    return what, got.astype(np.float64)
 
 
 def _expect(function, what, ok, x, y, claim):
@@ -385,7 +329,7 @@ def _dips(function, what, x, y, start, depth):
 
 
 def _lecture(sub, function):
-    what, y = _curve(sub, function, GRID)
+    what, y = contract.curve(sub, function, GRID)
     x = GRID
     at0 = x == 0
     e = lambda ok, claim: (lambda: _expect(function, what, ok, x, y, claim))
@@ -420,7 +364,7 @@ def _lecture(sub, function):
                  e((x > -6) | (np.abs(y) <= 1e-6), "for x <= -6 gelu' is about 0"),
                  lambda: _dips(function, what, x, y, -3.0, -0.1)]
     else:  # swish_grad
-        what0, y0 = _curve(sub, function, GRID, 0.0)
+        what0, y0 = contract.curve(sub, function, GRID, 0.0)
         parts = [e(~at0 | (np.abs(y - 0.5) <= 1e-12), "swish'(0) = 1/2"),
                  e((x < 40) | (np.abs(y - 1) <= 1e-12), "for x >= 40 swish' is about 1"),
                  e((x > -40) | (np.abs(y) <= 1e-12), "for x <= -40 swish' is about 0"),
@@ -443,7 +387,7 @@ LECTURE_NAMES = {
 
 
 @pytest.mark.parametrize("function, property", list(LECTURE_NAMES.items()))
-@pytest.mark.check(kind="behaviour", points=points("lecture"), name="{function}: {property}")
+@pytest.mark.check(kind="behaviour", points=POINTS["lecture"], name="{function}: {property}")
 def test_lecture(sub, function, property):
     _lecture(sub, function)
 
@@ -476,6 +420,21 @@ def _prelu_grad_bounds(x, alpha):
             np.where(x > 0, 0.0, x))
 
 
+def _pair_parts(function, value, count=2):
+    if not isinstance(value, (tuple, list)) or len(value) != count:
+        raise Fail(f"{function} returned {judge.short(value, 60)}, not a pair of arrays")
+    return value
+
+
+@judge.verifier(MODULE, "prelu_grad", probe=(np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), 0.25))
+def _verify_prelu_grad(value, args, kwargs):
+    x, alpha = args
+    dx, da = _pair_parts("prelu_grad", value)
+    lo, hi, want_da = _prelu_grad_bounds(x, alpha)
+    contract.expect_right("prelu_grad", dx, lo, hi, x, "d/dx")
+    contract.expect_right("prelu_grad", da, want_da, want_da, x, "d/dalpha")
+
+
 def _check_prelu_grad(sub, x, alpha, rtol=config.RTOL64, atol=config.ATOL64):
     shape = np.broadcast_shapes(np.shape(x), np.shape(alpha))
     what, (dx, da) = _pair(sub, "prelu_grad", x, alpha, shapes=(shape, shape))
@@ -489,13 +448,13 @@ def _check_prelu_grad(sub, x, alpha, rtol=config.RTOL64, atol=config.ATOL64):
     return dx, da
 
 
-@pytest.mark.check(kind="correctness", points=points("prelu_grad.pair"), public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_grad.pair"], public=True,
                    function="prelu_grad", name="prelu_grad: the pair (d/dx, d/dalpha) at a few points")
 def test_prelu_grad_pair(sub):
     _check_prelu_grad(sub, np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), 0.25)
 
 
-@pytest.mark.check(kind="correctness", points=points("prelu_grad.channels"),
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_grad.channels"],
                    function="prelu_grad",
                    name="prelu_grad: per-channel alpha, both parts in the broadcast shape")
 def test_prelu_grad_channels(sub):
@@ -503,7 +462,7 @@ def test_prelu_grad_channels(sub):
     _check_prelu_grad(sub, g.normal(0, 2, (4, 3)), np.array([0.1, 0.5, 0.02]))
 
 
-@pytest.mark.check(kind="gradient-check", points=points("prelu_grad.numeric"),
+@pytest.mark.check(kind="gradient-check", points=POINTS["prelu_grad.numeric"],
                    function="prelu_grad",
                    name="prelu_grad: matches central differences of prelu in x and in alpha")
 def test_prelu_grad_numeric(sub):
@@ -523,7 +482,7 @@ def test_prelu_grad_numeric(sub):
                                 "prelu in alpha", PRELU_HINT))
 
 
-@pytest.mark.check(kind="behaviour", points=points("prelu_grad.dtype"), function="prelu_grad",
+@pytest.mark.check(kind="behaviour", points=POINTS["prelu_grad.dtype"], function="prelu_grad",
                    name="prelu_grad: float32 stays float32, int gives float64")
 def test_prelu_grad_dtype(sub):
     def part(x, want):
@@ -539,7 +498,7 @@ def test_prelu_grad_dtype(sub):
                  lambda: part(np.array([-2, 0, 3]), np.float64))
 
 
-@pytest.mark.check(kind="behaviour", points=points("prelu_grad.pure"), function="prelu_grad",
+@pytest.mark.check(kind="behaviour", points=POINTS["prelu_grad.pure"], function="prelu_grad",
                    name="prelu_grad: leaves its inputs unchanged (read-only too), prints nothing")
 def test_prelu_grad_pure(sub):
     g = judge.rng("derivatives.prelu_grad.pure")
@@ -571,6 +530,16 @@ def _backward_expected(grad_out, x, alpha):
     return grad_out * dx, (grad_out * da).sum(axis=axes, keepdims=True).reshape(a.shape)
 
 
+@judge.verifier(MODULE, "prelu_backward", probe=_backward_case("scalar", (6,), 0.25))
+def _verify_prelu_backward(value, args, kwargs):
+    grad_out, x, alpha = args
+    gx, ga = _pair_parts("prelu_backward", value)
+    want_x, want_a = _backward_expected(grad_out, x, alpha)
+    contract.expect_right("prelu_backward", gx, want_x, want_x, x, "grad_x")
+    contract.expect_right("prelu_backward", ga, want_a, want_a, np.zeros(np.shape(alpha)),
+                          "grad_alpha")
+
+
 def _check_backward(sub, grad_out, x, alpha):
     want_x, want_a = _backward_expected(grad_out, x, alpha)
     what, (gx, ga) = _pair(sub, "prelu_backward", grad_out, x, alpha,
@@ -596,21 +565,21 @@ def _backward_shape_fail(sub, grad_out, x, alpha):
         raise
 
 
-@pytest.mark.check(kind="correctness", points=points("prelu_backward.scalar"), public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_backward.scalar"], public=True,
                    function="prelu_backward",
                    name="prelu_backward: a number alpha gets one 0-d gradient, the sum")
 def test_prelu_backward_scalar(sub):
     _backward_shape_fail(sub, *_backward_case("scalar", (6,), 0.25))
 
 
-@pytest.mark.check(kind="correctness", points=points("prelu_backward.channels"),
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_backward.channels"],
                    function="prelu_backward",
                    name="prelu_backward: per-channel alpha (C,) on (N, C): a sum per channel")
 def test_prelu_backward_channels(sub):
     _backward_shape_fail(sub, *_backward_case("channels", (5, 3), np.array([0.1, 0.5, 0.02])))
 
 
-@pytest.mark.check(kind="correctness", points=points("prelu_backward.channels3d"),
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_backward.channels3d"],
                    function="prelu_backward",
                    name="prelu_backward: per-channel alpha on (B, T, C): sums over all but the last axis")
 def test_prelu_backward_channels3d(sub):
@@ -618,7 +587,7 @@ def test_prelu_backward_channels3d(sub):
                                               np.array([0.2, 0.05, 0.7])))
 
 
-@pytest.mark.check(kind="gradient-check", points=points("prelu_backward.numeric"),
+@pytest.mark.check(kind="gradient-check", points=POINTS["prelu_backward.numeric"],
                    function="prelu_backward",
                    name="prelu_backward: matches central differences of sum(grad_out * prelu)")
 def test_prelu_backward_numeric(sub):
@@ -638,7 +607,7 @@ def test_prelu_backward_numeric(sub):
                                 "listed are the slopes)", BACKWARD_HINT))
 
 
-@pytest.mark.check(kind="behaviour", points=points("prelu_backward.pure"),
+@pytest.mark.check(kind="behaviour", points=POINTS["prelu_backward.pure"],
                    function="prelu_backward",
                    name="prelu_backward: leaves its inputs unchanged (read-only too), prints nothing")
 def test_prelu_backward_pure(sub):
@@ -655,6 +624,26 @@ def test_prelu_backward_pure(sub):
 CENTRAL_HINT = ("the central difference is (f(x + h) - f(x - h)) / (2h), on the whole array at "
                 "once; its error is O(h^2), while the one-sided (f(x + h) - f(x)) / h is only "
                 "O(h) accurate.")
+
+
+def _numpy(ref):
+    """The numpy function a FunctionRef names, in the grader (None for the student's own)."""
+    module, _, name = ref.name.partition(".")
+    return getattr(np, name) if module == "numpy" else None
+
+
+def _central(f, x, h=H):
+    x = np.asarray(x, dtype=np.float64)
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+@judge.verifier(MODULE, "numerical_derivative",
+                probe=(FunctionRef("numpy.sin"), np.linspace(-3.0, 3.0, 13)))
+def _verify_numerical_derivative(value, args, kwargs):
+    f, x, *h = args
+    if _numpy(f) is not None:
+        want = _central(_numpy(f), x, *h)
+        contract.expect_right("numerical_derivative", value, want - 1e-8, want + 1e-8, x)
 
 
 def _numerical(sub, f, x, *h, shape=None):
@@ -680,7 +669,7 @@ def _expect_derivative(what, got, want, x, atol, hint=CENTRAL_HINT):
                    f"Hint: {hint}")
 
 
-@pytest.mark.check(kind="correctness", points=points("numerical_derivative.sin"), public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["numerical_derivative.sin"], public=True,
                    function="numerical_derivative",
                    name="numerical_derivative: of numpy.sin is cos")
 def test_numerical_derivative_sin(sub):
@@ -689,7 +678,7 @@ def test_numerical_derivative_sin(sub):
     _expect_derivative(what, got, np.cos(x), x, 1e-8)
 
 
-@pytest.mark.check(kind="correctness", points=points("numerical_derivative.step"),
+@pytest.mark.check(kind="correctness", points=POINTS["numerical_derivative.step"],
                    function="numerical_derivative",
                    name="numerical_derivative: uses the step h it is given")
 def test_numerical_derivative_step(sub):
@@ -702,7 +691,7 @@ def test_numerical_derivative_step(sub):
                        "difference of exp is e^x sinh(h) / h, 0.17% above e^x. " + CENTRAL_HINT)
 
 
-@pytest.mark.check(kind="behaviour", points=points("numerical_derivative.float64"),
+@pytest.mark.check(kind="behaviour", points=POINTS["numerical_derivative.float64"],
                    function="numerical_derivative",
                    name="numerical_derivative: float64 result shaped like x, for any input")
 def test_numerical_derivative_float64(sub):
@@ -716,7 +705,7 @@ def test_numerical_derivative_float64(sub):
                  lambda: part([[1.0, -2.0], [0.25, 3.0]]))
 
 
-@pytest.mark.check(kind="behaviour", points=points("numerical_derivative.pure"),
+@pytest.mark.check(kind="behaviour", points=POINTS["numerical_derivative.pure"],
                    function="numerical_derivative",
                    name="numerical_derivative: leaves x unchanged (read-only too), prints nothing")
 def test_numerical_derivative_pure(sub):
@@ -734,6 +723,24 @@ CHECK_HINT = ("gradient_check returns max over the elements of |a - n| / max(1e-
               "with a = f_grad(x) and n the central difference of f, as one float.")
 
 
+# gradient_check's answer is a maximum of rounding-sized errors for a right derivative, so
+# it is verified to 1% (an implementation's order of operations moves it by far less).
+GRADIENT_CHECK_RTOL = 1e-2
+
+
+@judge.verifier(MODULE, "gradient_check",
+                probe=(FunctionRef("numpy.sin"), FunctionRef("numpy.sin"), np.linspace(-3.0, 3.0, 25)))
+def _verify_gradient_check(value, args, kwargs):
+    f, f_grad, x, *h = args
+    if _numpy(f) is None or _numpy(f_grad) is None:
+        return
+    want = _expected_check(_numpy(f), _numpy(f_grad), np.asarray(x, dtype=np.float64), *h)
+    got = np.asarray(value, dtype=np.float64) if isinstance(value, (int, float, np.ndarray)) else None
+    if got is None or got.shape != () or not abs(float(got) - want) <= GRADIENT_CHECK_RTOL * want:
+        raise Fail(f"gradient_check returned {judge.short(value, 60)} where the largest relative "
+                   f"error is {want!r}")
+
+
 def _gradient_check(sub, f, f_grad, x, *h):
     args = (FunctionRef(f), FunctionRef(f_grad), x, *h)
     what = judge.call_text("gradient_check", *args)
@@ -746,11 +753,10 @@ def _gradient_check(sub, f, f_grad, x, *h):
 
 
 def _expected_check(f, f_grad, x, h=H):
-    n = (f(x + h) - f(x - h)) / (2 * h)
-    return float(np.max(judge.rel_error(f_grad(x), n)))
+    return float(np.max(judge.rel_error(f_grad(x), _central(f, x, h))))
 
 
-@pytest.mark.check(kind="correctness", points=points("gradient_check.right"), public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["gradient_check.right"], public=True,
                    function="gradient_check",
                    name="gradient_check: sin against its derivative cos is tiny")
 def test_gradient_check_right(sub):
@@ -762,7 +768,7 @@ def test_gradient_check_right(sub):
                    f"Hint: {CHECK_HINT}")
 
 
-@pytest.mark.check(kind="correctness", points=points("gradient_check.wrong"),
+@pytest.mark.check(kind="correctness", points=POINTS["gradient_check.wrong"],
                    function="gradient_check",
                    name="gradient_check: a wrong derivative gives the largest relative error")
 def test_gradient_check_wrong(sub):
@@ -775,19 +781,22 @@ def test_gradient_check_wrong(sub):
                    "the mean, not divided by |n| alone.")
 
 
-@pytest.mark.check(kind="correctness", points=points("gradient_check.floor"),
+@pytest.mark.check(kind="correctness", points=POINTS["gradient_check.floor"],
                    function="gradient_check",
                    name="gradient_check: a = n = 0 counts as no error (the 1e-8 floor)")
 def test_gradient_check_floor(sub):
-    x = np.array([-2.0, -0.5, 0.5, 2.0])
-    what, got = _gradient_check(sub, "numpy.sign", "numpy.zeros_like", x)
-    if got != 0.0:
-        raise Fail(f"{what} returned {got!r}, expected 0.0: sign is flat away from 0, so a = n = "
-                   "0 everywhere and the error is 0 / 1e-8 = 0.\nHint: divide by "
-                   "np.maximum(1e-8, |a| + |n|), never by |a| + |n| alone (0 / 0 is nan).")
+    # |x| at 0: a = n = 0, so only the 1e-8 floor keeps 0 / 0 from giving nan there; at -1 and
+    # 0.5 the derivative claimed (0) is fully wrong: a relative error of exactly 1.
+    x = np.array([-1.0, 0.0, 0.5])
+    what, got = _gradient_check(sub, "numpy.fabs", "numpy.zeros_like", x)
+    if got != 1.0:
+        raise Fail(f"{what} returned {got!r}, expected 1.0: at x = 0, a = n = 0 counts as no "
+                   "error (0 / 1e-8 = 0), and at x = -1 and 0.5, a = 0 against n = -1 and 1 is "
+                   "a relative error of 1.\nHint: divide by np.maximum(1e-8, |a| + |n|), never "
+                   "by |a| + |n| alone (0 / 0 is nan, and np.max of an array with nan is nan).")
 
 
-@pytest.mark.check(kind="correctness", points=points("gradient_check.step"),
+@pytest.mark.check(kind="correctness", points=POINTS["gradient_check.step"],
                    function="gradient_check",
                    name="gradient_check: uses the step h it is given")
 def test_gradient_check_step(sub):
@@ -801,7 +810,7 @@ def test_gradient_check_step(sub):
                    f"derivative. {CHECK_HINT}")
 
 
-@pytest.mark.check(kind="behaviour", points=points("gradient_check.float"),
+@pytest.mark.check(kind="behaviour", points=POINTS["gradient_check.float"],
                    function="gradient_check",
                    name="gradient_check: returns one float, leaves x unchanged, prints nothing")
 def test_gradient_check_float(sub):
