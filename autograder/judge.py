@@ -256,12 +256,14 @@ def _verdict(seen: _Seen) -> str | None:
 def gate(kind: str) -> str | None:
     """The one line saying why the check that just ran (of ``kind``) earns nothing, or None.
     A probe is verified for every kind; the check's own calls for GATED_KINDS only (a
-    correctness check compares its values itself), and only those that returned (a check
-    judges a raised error itself)."""
+    correctness check compares its values itself, also when it makes the probe's call), and
+    only those that returned (a check judges a raised error itself)."""
+    own = {seen.key for seen in _SEEN if not seen.probe}
     for seen in _SEEN:
         if seen.function not in _VERIFIERS or not (seen.probe or kind in GATED_KINDS):
             continue
-        if not seen.probe and not seen.result.ok:
+        if (not seen.probe and not seen.result.ok) or (seen.probe and seen.key in own
+                                                        and kind not in GATED_KINDS):
             continue
         reason = _verdict(seen)
         if reason:

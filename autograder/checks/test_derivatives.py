@@ -353,7 +353,8 @@ def _lecture(sub, function):
                    "for x < 0 the gradient is alpha = 0.01, never 0"),
                  e((x <= 0) | (y == 1), "for x > 0 the gradient is exactly 1")]
     elif function == "elu_grad":
-        flowing = (x >= 0) | (x < -700) | (y > 0)
+        # positive wherever alpha e^x is above the contract's atol (below it, 0 is accepted)
+        flowing = (x >= 0) | (np.exp(np.minimum(x, 0)) <= config.ATOL64) | (y > 0)
         parts = [e(flowing, "for x < 0 the gradient alpha * e^x is positive (it never dies)"),
                  e((x >= 0) | (np.abs(y - np.exp(np.minimum(x, 0))) <= 1e-12),
                    "for x < 0 the gradient is alpha * e^x with alpha = 1"),

@@ -376,6 +376,24 @@ def leaky_relu_grad(x, alpha=0.01):
     g[x <= 0] = alpha
     return g
 ''', why="a mask assignment on a fresh array"),
+    Variant("elu-grad-from-output", D, '''
+def elu_grad(x, alpha=1.0):
+    from activations import elu
+    x = _as_float(x)
+    return np.where(x > 0, 1.0, elu(x, alpha) + alpha).astype(x.dtype)
+''', why="PyTorch's backward: elu(x) + alpha for x < 0; exactly 0 far left, within atol"),
+    Variant("sigmoid-grad-exp-form", D, '''
+def sigmoid_grad(x):
+    x = _as_float(x)
+    e = np.exp(-np.abs(x))
+    return e / (1 + e) ** 2
+''', why="e^-|x| / (1 + e^-|x|)^2, symmetric and safe"),
+    Variant("swish-grad-factored", D, '''
+def swish_grad(x, beta=1.0):
+    x = _as_float(x)
+    s = sigmoid(beta * x)
+    return s * (1 + beta * x * (1 - s))
+''', why="s (1 + beta x (1 - s))"),
     Variant("numerical-derivative-halved", D, '''
 def numerical_derivative(f, x, h=1e-5):
     x = np.asarray(x, dtype=np.float64)
