@@ -49,6 +49,21 @@ def _stubs(args) -> int:
     return 0
 
 
+def _points(args) -> int:
+    from . import points
+
+    text = points.markdown()
+    if args.check:
+        current = points.DOC.read_text(encoding="utf-8") if points.DOC.exists() else ""
+        if current != text:
+            print(f"{points.DOC} is out of date: run `python -m autograder points`.")
+            return 1
+        return 0
+    points.DOC.write_text(text, encoding="utf-8")
+    print(points.DOC)
+    return 0
+
+
 def _batch(args) -> int:
     from .batch import grade_all, summary
 
@@ -102,6 +117,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stubs", help="regenerate assignments/ from solutions/")
     s.add_argument("--check", action="store_true", help="only report stubs that drifted")
     s.set_defaults(run=_stubs)
+
+    t = sub.add_parser("points", help="write docs/grading.md, the points table, from the checks")
+    t.add_argument("--check", action="store_true", help="only report whether it is out of date")
+    t.set_defaults(run=_points)
 
     b = sub.add_parser("batch", help="grade every submission in a folder into a gradebook")
     b.add_argument("submissions", type=Path, help="one folder or zip per student, or nbgrader's submitted/")
