@@ -109,6 +109,17 @@ def tolerance(value) -> tuple[float, float]:
     return config.RTOL64, config.ATOL64
 
 
+def slack(target) -> np.ndarray:
+    """How far a float64 value may be from ``target`` within the contract's tolerance: the
+    lecture's properties are judged with it, never more strictly than the values are."""
+    return config.ATOL64 + config.RTOL64 * np.abs(target)
+
+
+def near(y, target) -> np.ndarray:
+    """Elementwise: ``y`` equals ``target`` within the contract's tolerance."""
+    return np.abs(np.asarray(y, dtype=np.float64) - target) <= slack(target)
+
+
 def expect_values(sub, function: str, x, args=None, *, hint: str,
                   readonly: bool = False) -> np.ndarray:
     """Call ``function(x, *args)``; ``Fail`` unless its values are within the contract's

@@ -394,6 +394,20 @@ def swish_grad(x, beta=1.0):
     s = sigmoid(beta * x)
     return s * (1 + beta * x * (1 - s))
 ''', why="s (1 + beta x (1 - s))"),
+    # Within the contract's tolerance (rtol 1e-7) but not exact: no property may ask more.
+    Variant("relu-within-tolerance", A, '''
+def relu(x):
+    return np.maximum(_as_float(x), 0) * (1 + 5e-8)
+''', why="relu scaled by 1 + 5e-8: right within rtol 1e-7"),
+    Variant("tanh-within-tolerance", A, '''
+def tanh(x):
+    return np.tanh(_as_float(x)) * (1 - 5e-8)
+''', why="tanh scaled by 1 - 5e-8: right within rtol 1e-7, still odd and bounded"),
+    Variant("relu-grad-within-tolerance", D, '''
+def relu_grad(x):
+    x = _as_float(x)
+    return np.where(x > 0, 1 + 5e-8, 0.0).astype(x.dtype)
+''', why="1 + 5e-8 for x > 0: right within rtol 1e-7"),
     Variant("numerical-derivative-halved", D, '''
 def numerical_derivative(f, x, h=1e-5):
     x = np.asarray(x, dtype=np.float64)
