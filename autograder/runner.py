@@ -98,9 +98,23 @@ class _Scorer:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item):
-        judge.begin_check(self.sandbox, _metadata(item)["function"])
+        # The gate (judge.gate) runs inside the call, so a verifier's own error is reported
+        # as the grader's, like any error of a check that is not a Fail.
+        meta = _metadata(item)
+        judge.begin_check(self.sandbox, meta["function"])
+        try:
+            result = yield
+        except Fail:
+            reason = judge.gate(meta["kind"])
+            if reason:
+                raise Fail(reason) from None
+            raise
+        reason = judge.gate(meta["kind"])
+        if reason:
+            raise Fail(reason)
+        return result
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):
@@ -114,10 +128,7 @@ class _Scorer:
         meta = _metadata(item)
         points = float(meta["points"])
         exc = call.excinfo.value if call.excinfo else None
-        if (call.when == "call" and isinstance(exc, (Fail, type(None)))
-                and (reason := judge.gate(meta["kind"]))):
-            score, output = 0.0, reason
-        elif exc is None:
+        if exc is None:
             score, output = points, ""
         elif isinstance(exc, Fail):
             score, output = round(points * exc.fraction, 6), exc.message

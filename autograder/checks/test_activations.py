@@ -196,8 +196,16 @@ def _float32_input(function):
 @pytest.mark.check(kind="behaviour", points=POINTS["dtype"],
                    name="{function}: float32 stays float32, int and bool give float64")
 def test_dtype(sub, function):
-    judge.each_input(lambda x: _dtype_part(sub, function, x),
-                     (_float32_input(function), *judge.INT_AND_BOOL_INPUTS))
+    parts = [lambda x=x: _dtype_part(sub, function, x)
+             for x in (_float32_input(function), *judge.INT_AND_BOOL_INPUTS)]
+    if function == "prelu":  # a float64 slope array must not turn float32 x into float64
+        x = judge.rng("activations.prelu.float32-alpha").normal(0, 2, (4, 3)).astype(np.float32)
+        alpha = (np.array([0.1, 0.5, 0.02]),)
+        parts.append(lambda: judge.expect_contract_dtype(
+            sub, MODULE, function, x, alpha, lambda x64, *a: contract.accepted(function, x64, *a),
+            hint=f"{FORMULA[function]}; convert alpha to x's dtype (np.asarray(alpha, "
+                 "dtype=x.dtype)) so a float64 slope keeps float32 x float32."))
+    judge.all_of(*parts)
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -40,6 +40,7 @@ POINTS = {  # values carry most of a function's points (correctness and gradient
     # prelu_grad
     "prelu_grad.pair": 1.0,
     "prelu_grad.channels": 1.0,
+    "prelu_grad.broadcast": 0.5,
     "prelu_grad.numeric": 1.0,
     "prelu_grad.dtype": 0.5,
     "prelu_grad.pure": 0.5,
@@ -47,6 +48,7 @@ POINTS = {  # values carry most of a function's points (correctness and gradient
     "prelu_backward.scalar": 1.0,
     "prelu_backward.channels": 1.0,
     "prelu_backward.channels3d": 1.0,
+    "prelu_backward.keepdims": 0.5,
     "prelu_backward.numeric": 1.0,
     "prelu_backward.pure": 0.5,
     # numerical_derivative
@@ -244,8 +246,10 @@ def test_numeric_own(sub, function, forward):
 
 
 def _float32_input(function):
+    """EDGES, random points and a dense grid over [-6, 6], where float32 arithmetic loses
+    most (e.g. gelu' between -5.4 and -5.1, where 1 - tanh(u)^2 cancels)."""
     g = judge.rng(f"derivatives.{function}.float32")
-    return np.concatenate([EDGES, g.normal(0, 2, 20)]).astype(np.float32)
+    return np.concatenate([EDGES, g.normal(0, 2, 20), np.linspace(-6, 6, 241)]).astype(np.float32)
 
 
 def _dtype_part(sub, function, x):
@@ -464,6 +468,14 @@ def test_prelu_grad_channels(sub):
     _check_prelu_grad(sub, g.normal(0, 2, (4, 3)), np.array([0.1, 0.5, 0.02]))
 
 
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_grad.broadcast"],
+                   function="prelu_grad",
+                   name="prelu_grad: both parts in the broadcast shape when alpha adds an axis")
+def test_prelu_grad_broadcast(sub):
+    # x (3,) against alpha (2, 1): both parts are (2, 3), d/dalpha included (x where x <= 0)
+    _check_prelu_grad(sub, np.array([-1.5, 0.5, -0.25]), np.array([[0.1], [0.3]]))
+
+
 @pytest.mark.check(kind="gradient-check", points=POINTS["prelu_grad.numeric"],
                    function="prelu_grad",
                    name="prelu_grad: matches central differences of prelu in x and in alpha")
@@ -587,6 +599,13 @@ def test_prelu_backward_channels(sub):
 def test_prelu_backward_channels3d(sub):
     _backward_shape_fail(sub, *_backward_case("channels3d", (2, 4, 3),
                                               np.array([0.2, 0.05, 0.7])))
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_backward.keepdims"],
+                   function="prelu_backward",
+                   name="prelu_backward: alpha of shape (1, C) gets grad_alpha of shape (1, C)")
+def test_prelu_backward_keepdims(sub):
+    _backward_shape_fail(sub, *_backward_case("keepdims", (4, 3), np.array([[0.1, 0.5, 0.02]])))
 
 
 @pytest.mark.check(kind="gradient-check", points=POINTS["prelu_backward.numeric"],
@@ -755,7 +774,7 @@ def _gradient_check(sub, f, f_grad, x, *h):
 
 
 def _expected_check(f, f_grad, x, h=H):
-    return float(np.max(judge.rel_error(f_grad(x), _central(f, x, h))))
+    return float(np.max(judge.rel_error(f_grad(x), _central(f, x, h)), initial=0.0))
 
 
 @pytest.mark.check(kind="correctness", points=POINTS["gradient_check.right"], public=True,
@@ -814,10 +833,14 @@ def test_gradient_check_step(sub):
 
 @pytest.mark.check(kind="behaviour", points=POINTS["gradient_check.float"],
                    function="gradient_check",
-                   name="gradient_check: returns one float, leaves x unchanged, prints nothing")
+                   name="gradient_check: returns one float (0.0 for an empty x), leaves x unchanged, prints nothing")
 def test_gradient_check_float(sub):
     x = np.linspace(-3.0, 3.0, 25)
     _gradient_check(sub, "numpy.sin", "numpy.cos", x)
+    what, got = _gradient_check(sub, "numpy.sin", "numpy.cos", np.array([]))
+    if got != 0.0:
+        raise Fail(f"{what} returned {got!r}, expected 0.0: an empty x has no error at all.\n"
+                   "Hint: np.max of an empty array raises; np.max(err, initial=0.0) does not.")
     args = (FunctionRef("numpy.sin"), FunctionRef("numpy.cos"), x)
     judge.expect_pure(judge.call(sub, MODULE, "gradient_check", *args), args,
                       judge.call_text("gradient_check", *args))

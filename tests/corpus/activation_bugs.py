@@ -315,6 +315,45 @@ def gradient_check(f, f_grad, x, h=1e-5):
 ]
 
 # Different from the reference, but meeting the whole contract: full marks.
+# Promises of the docstrings that a full-marks submission used to break unseen.
+BUGS += [
+    bug("prelu-float64-alpha-promotes", A, "prelu", "a float64 alpha array turns float32 x float64", '''
+def prelu(x, alpha):
+    x = _as_float(x)
+    return np.where(x > 0, x, np.asarray(alpha) * x)
+'''),
+    bug("prelu-grad-dalpha-not-broadcast", D, "prelu_grad", "d/dalpha keeps x's shape", '''
+def prelu_grad(x, alpha):
+    x = _as_float(x)
+    alpha = np.asarray(alpha, dtype=x.dtype)
+    return np.broadcast_arrays(x, alpha)[1] * 0 + np.where(x > 0, 1.0, alpha), np.where(x > 0, 0.0, x)
+'''),
+    bug("prelu-backward-drops-size-1-axis", D, "prelu_backward", "alpha (1, C) gets grad_alpha (N, C)", '''
+def prelu_backward(grad_out, x, alpha):
+    x = _as_float(x)
+    alpha = np.asarray(alpha, dtype=x.dtype)
+    d_x, d_alpha = prelu_grad(x, alpha)
+    g = np.asarray(grad_out, dtype=x.dtype) * d_alpha
+    lead = tuple(range(x.ndim - alpha.ndim))
+    return grad_out * d_x, (g.sum() if alpha.ndim == 0 else g.sum(axis=lead))
+'''),
+    bug("gelu-grad-float32-cancellation", D, "gelu_grad", "1 - tanh(u)^2 in float32 near x = -5", '''
+def gelu_grad(x):
+    x = _as_float(x)
+    c = (2 / np.pi) ** 0.5
+    u = c * (x + 0.044715 * x**3)
+    t = np.tanh(u)
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x**2)
+'''),
+    bug("gradient-check-empty-raises", D, "gradient_check", "np.max of an empty array raises", '''
+def gradient_check(f, f_grad, x, h=1e-5):
+    x = np.asarray(x, dtype=np.float64)
+    a = np.asarray(f_grad(x), dtype=np.float64)
+    n = numerical_derivative(f, x, h)
+    return float(np.max(np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))))
+'''),
+]
+
 CORRECT = [
     Variant("sigmoid-via-tanh", A, '''
 def sigmoid(x):
