@@ -48,10 +48,8 @@ def sigmoid(x):
 
     Edge cases:
         * sigmoid(+inf) = 1, sigmoid(-inf) = 0, NaN -> NaN.
-        * Overflow: written naively, e^-x overflows for x = -1000. Only ever
-          exponentiate a non-positive number: with z = e^-|x| (always in (0, 1]),
-          sigma(x) = 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0.
-          (np.where evaluates both branches everywhere, so both must be safe.)
+        * sigmoid(-1000.0) is 0 and sigmoid(1000.0) is 1, with no overflow
+          warning: written as it stands, e^-x overflows for x < -709.
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("sigmoid")
@@ -72,7 +70,7 @@ def tanh(x):
 
     Edge cases:
         * tanh(+inf) = 1, tanh(-inf) = -1, NaN -> NaN.
-        * The formula as written overflows (e^1000); ``np.tanh`` does not.
+        * No overflow warning for |x| <= 1e6 (the formula as written computes e^1000).
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("tanh")
@@ -91,9 +89,7 @@ def relu(x):
         array shaped like ``np.asarray(x)``: float dtype kept, bool/int -> float64.
 
     Edge cases:
-        * relu(+inf) = +inf, relu(-inf) = 0.
-        * NaN -> NaN: ``np.maximum`` propagates NaN (a comparison such as
-          ``np.where(x > 0, x, 0)`` would silently turn NaN into 0).
+        * relu(+inf) = +inf, relu(-inf) = 0, NaN -> NaN.
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("relu")
@@ -111,8 +107,7 @@ def relu6(x):
         array shaped like ``np.asarray(x)``: float dtype kept, bool/int -> float64.
 
     Edge cases:
-        * relu6(+inf) = 6, relu6(-inf) = 0, NaN -> NaN (``np.maximum`` and
-          ``np.minimum`` propagate NaN; ``np.clip`` also does).
+        * relu6(+inf) = 6, relu6(-inf) = 0, NaN -> NaN.
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("relu6")
@@ -133,7 +128,7 @@ def leaky_relu(x, alpha=0.01):
 
     Edge cases:
         * leaky_relu(+inf) = +inf, leaky_relu(-inf) = -inf (for alpha > 0).
-        * NaN -> NaN (``np.where(x > 0, x, alpha * x)`` picks ``alpha * NaN``).
+        * NaN -> NaN.
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("leaky_relu")
@@ -153,9 +148,8 @@ def prelu(x, alpha):
             x of shape (batch, C) and alpha of shape (C,).
     Returns:
         array with the broadcast shape of ``x`` and ``alpha`` (the shape of
-        ``x`` in the usual case), in x's floating dtype (bool/int -> float64):
-        ``alpha`` is converted to that dtype, so a float64 alpha does not turn a
-        float32 activation into float64.
+        ``x`` in the usual case), in x's floating dtype (bool/int -> float64),
+        also when alpha is a float64 array and x is float32.
 
     Edge cases:
         * prelu(+inf) = +inf, prelu(-inf) = -inf (for alpha > 0), NaN -> NaN.
@@ -179,10 +173,7 @@ def elu(x, alpha=1.0):
 
     Edge cases:
         * elu(+inf) = +inf, elu(-inf) = -alpha, NaN -> NaN.
-        * Overflow: ``np.where`` computes both branches everywhere, so e^x of a
-          large positive x would overflow even though it is thrown away. Only
-          exponentiate min(x, 0). ``np.expm1(t)`` computes e^t - 1 accurately
-          for t near 0 (no cancellation).
+        * No overflow warning for |x| <= 1e6, e.g. elu(1000.0) = 1000.0.
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("elu")
@@ -204,10 +195,7 @@ def gelu(x):
     Edge cases:
         * NaN -> NaN; gelu(+inf) = +inf. At -inf the formula gives
           -inf * 0 = NaN; the contract does not ask for that limit.
-        * x^3 is at most 1e18 for |x| <= 1e6, well inside float32's range, and
-          ``np.tanh`` never overflows, so the formula is safe as written.
-          Keep the constants Python floats: ``np.sqrt(2 / np.pi)`` is a numpy
-          float64 and would turn float32 input into float64 output.
+        * No overflow warning for |x| <= 1e6 (x^3 is at most 1e18).
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("gelu")
@@ -217,7 +205,7 @@ def swish(x, beta=1.0):
     """Swish: x * sigmoid(beta * x), elementwise (SiLU when beta = 1).
 
     Like gelu, x times a soft gate: ~x for large x, ~0 for very negative x,
-    smooth, with a small negative dip. Reuse your overflow-safe ``sigmoid``.
+    smooth, with a small negative dip.
 
     Args:
         x: number, nested list or array of any shape; bool, int or float dtype.
@@ -228,7 +216,7 @@ def swish(x, beta=1.0):
     Edge cases:
         * NaN -> NaN; swish(+inf) = +inf. At -inf, -inf * 0 = NaN (the
           contract does not ask for that limit). Finite inputs must raise no
-          warning, e.g. swish(-1e6) = -1e6 * 0 = -0.0.
+          warning, e.g. swish(-1e6) = -0.0.
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("swish")

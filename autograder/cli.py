@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,9 @@ def _grade(args) -> int:
 def _check(args) -> int:
     from .report import text
     from .runner import grade
+
+    if args.hints:
+        os.environ["AUTOGRADER_HINTS"] = str(args.hints)
 
     result = grade(args.path, only_public=True)
     print(text.render(result))
@@ -112,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="students: run the public checks on your work")
     c.add_argument("path", type=Path, nargs="?", default=config.ASSIGNMENTS)
+    c.add_argument("--hints", type=int, choices=(1, 2, 3), default=None,
+                   help="how much of each hint to show: 1 a nudge, 2 the idea, 3 the recipe "
+                        f"(default {config.HINT_LEVEL})")
     c.set_defaults(run=_check)
 
     s = sub.add_parser("stubs", help="regenerate assignments/ from solutions/")

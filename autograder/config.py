@@ -40,3 +40,7 @@ GRADESCOPE_TIMEOUT = 480
 
 # Kinds of check (SPEC.md "How a submission is graded").
 KINDS = ("correctness", "gradient-check", "behaviour", "experiment")
+
+# How many stages of a hint (a nudge, the idea, the recipe: hints.py) a failed check shows in
+# grades and feedback; a student asks for more with `python -m autograder check --hints 3`.
+HINT_LEVEL = 2

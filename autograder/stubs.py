@@ -2,8 +2,10 @@
 
 The reference is the single source. Each ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
 block (nbgrader's markers) inside a function is replaced by a TODO and
-``raise NotImplementedError("<function>")``; everything else (docstrings, given helpers,
-modules without markers) is copied unchanged, so the stubs always import cleanly.
+``raise NotImplementedError("<function>")``; each ``### BEGIN HINTS`` ... ``### END HINTS``
+block of a docstring (what the grader's feedback reveals, stage by stage: ``hints.py``) is
+dropped; everything else (docstrings, given helpers, modules without markers) is copied
+unchanged, so the stubs always import cleanly.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 from pathlib import Path
 
 BEGIN = "### BEGIN SOLUTION"
+BEGIN_HINTS, END_HINTS = "### BEGIN HINTS", "### END HINTS"
 END = "### END SOLUTION"
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)### (?P<which>BEGIN|END) SOLUTION\s*$")
 _HEADER = (
@@ -81,12 +84,35 @@ def strip_solutions(source: str, path: str = "<source>") -> str:
     return "".join(out)
 
 
+def strip_hints(source: str, path: str = "<source>") -> str:
+    """``source`` without its hint blocks (and the blank line before each)."""
+    out: list[str] = []
+    opened = 0
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        mark = line.strip()
+        if mark == BEGIN_HINTS:
+            if opened:
+                raise MarkerError(path, number, f"BEGIN HINTS inside the block opened at line {opened}")
+            opened = number
+            if out and not out[-1].strip():
+                out.pop()
+        elif mark == END_HINTS:
+            if not opened:
+                raise MarkerError(path, number, "END HINTS without a BEGIN HINTS")
+            opened = 0
+        elif not opened:
+            out.append(line)
+    if opened:
+        raise MarkerError(path, opened, "BEGIN HINTS is never closed by END HINTS")
+    return "".join(out)
+
+
 def render(solutions: Path) -> dict[str, str]:
     """The stub text of every module in ``solutions`` (file name -> text)."""
     stubs = {}
     for path in sorted(solutions.glob("*.py")):
         source = path.read_text(encoding="utf-8")
-        stub = strip_solutions(source, str(path))
+        stub = strip_solutions(strip_hints(source, str(path)), str(path))
         stubs[path.name] = _HEADER.format(name=path.name) + stub if stub != source else source
     return stubs
 

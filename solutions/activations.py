@@ -46,10 +46,17 @@ def sigmoid(x):
 
     Edge cases:
         * sigmoid(+inf) = 1, sigmoid(-inf) = 0, NaN -> NaN.
-        * Overflow: written naively, e^-x overflows for x = -1000. Only ever
-          exponentiate a non-positive number: with z = e^-|x| (always in (0, 1]),
-          sigma(x) = 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0.
-          (np.where evaluates both branches everywhere, so both must be safe.)
+        * sigmoid(-1000.0) is 0 and sigmoid(1000.0) is 1, with no overflow
+          warning: written as it stands, e^-x overflows for x < -709.
+
+    ### BEGIN HINTS
+    safe: e^-x overflows for x < -709. Which numbers can you exponentiate
+        without any risk?
+    safe: Only exponentiate a number <= 0: z = e^-|x| always lies in (0, 1],
+        and both sigma(x) and sigma(-x) can be written with it.
+    safe: sigma(x) = 1 / (1 + z) for x >= 0 and z / (1 + z) for x < 0; np.where
+        evaluates both branches everywhere, so both must be safe.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -73,7 +80,14 @@ def tanh(x):
 
     Edge cases:
         * tanh(+inf) = 1, tanh(-inf) = -1, NaN -> NaN.
-        * The formula as written overflows (e^1000); ``np.tanh`` does not.
+        * No overflow warning for |x| <= 1e6 (the formula as written computes e^1000).
+
+    ### BEGIN HINTS
+    safe: (e^x - e^-x) / (e^x + e^-x) overflows for |x| > 709 and gives inf / inf = nan.
+    safe: numpy has a tanh of its own that never overflows; so does 2 sigmoid(2x) - 1
+        with a safe sigmoid.
+    safe: np.tanh(x).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     return np.tanh(_as_float(x))
@@ -93,9 +107,13 @@ def relu(x):
         array shaped like ``np.asarray(x)``: float dtype kept, bool/int -> float64.
 
     Edge cases:
-        * relu(+inf) = +inf, relu(-inf) = 0.
-        * NaN -> NaN: ``np.maximum`` propagates NaN (a comparison such as
-          ``np.where(x > 0, x, 0)`` would silently turn NaN into 0).
+        * relu(+inf) = +inf, relu(-inf) = 0, NaN -> NaN.
+
+    ### BEGIN HINTS
+    nan: A comparison with NaN is False: what does np.where(x > 0, x, 0) give at NaN?
+    nan: numpy's elementwise maximum keeps NaN, as arithmetic does.
+    nan: np.maximum(x, 0).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     return np.maximum(_as_float(x), 0)
@@ -114,8 +132,13 @@ def relu6(x):
         array shaped like ``np.asarray(x)``: float dtype kept, bool/int -> float64.
 
     Edge cases:
-        * relu6(+inf) = 6, relu6(-inf) = 0, NaN -> NaN (``np.maximum`` and
-          ``np.minimum`` propagate NaN; ``np.clip`` also does).
+        * relu6(+inf) = 6, relu6(-inf) = 0, NaN -> NaN.
+
+    ### BEGIN HINTS
+    nan: A comparison with NaN is False, so a mask built from x > 0 drops NaN.
+    nan: numpy's elementwise maximum and minimum keep NaN; so does np.clip.
+    nan: np.minimum(np.maximum(x, 0), 6).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     return np.minimum(np.maximum(_as_float(x), 0), 6)
@@ -137,7 +160,7 @@ def leaky_relu(x, alpha=0.01):
 
     Edge cases:
         * leaky_relu(+inf) = +inf, leaky_relu(-inf) = -inf (for alpha > 0).
-        * NaN -> NaN (``np.where(x > 0, x, alpha * x)`` picks ``alpha * NaN``).
+        * NaN -> NaN.
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -159,12 +182,17 @@ def prelu(x, alpha):
             x of shape (batch, C) and alpha of shape (C,).
     Returns:
         array with the broadcast shape of ``x`` and ``alpha`` (the shape of
-        ``x`` in the usual case), in x's floating dtype (bool/int -> float64):
-        ``alpha`` is converted to that dtype, so a float64 alpha does not turn a
-        float32 activation into float64.
+        ``x`` in the usual case), in x's floating dtype (bool/int -> float64),
+        also when alpha is a float64 array and x is float32.
 
     Edge cases:
         * prelu(+inf) = +inf, prelu(-inf) = -inf (for alpha > 0), NaN -> NaN.
+
+    ### BEGIN HINTS
+    dtype: float32 times a float64 array is float64 in numpy.
+    dtype: Give alpha x's dtype before multiplying.
+    dtype: alpha = np.asarray(alpha, dtype=x.dtype), then np.where(x > 0, x, alpha * x).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -188,10 +216,15 @@ def elu(x, alpha=1.0):
 
     Edge cases:
         * elu(+inf) = +inf, elu(-inf) = -alpha, NaN -> NaN.
-        * Overflow: ``np.where`` computes both branches everywhere, so e^x of a
-          large positive x would overflow even though it is thrown away. Only
-          exponentiate min(x, 0). ``np.expm1(t)`` computes e^t - 1 accurately
-          for t near 0 (no cancellation).
+        * No overflow warning for |x| <= 1e6, e.g. elu(1000.0) = 1000.0.
+
+    ### BEGIN HINTS
+    safe: np.where computes both branches for every element: where does e^x
+        overflow even though that branch is thrown away?
+    safe: Exponentiate only numbers <= 0; numpy also has e^t - 1 in one accurate
+        function for t near 0.
+    safe: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -215,10 +248,14 @@ def gelu(x):
     Edge cases:
         * NaN -> NaN; gelu(+inf) = +inf. At -inf the formula gives
           -inf * 0 = NaN; the contract does not ask for that limit.
-        * x^3 is at most 1e18 for |x| <= 1e6, well inside float32's range, and
-          ``np.tanh`` never overflows, so the formula is safe as written.
-          Keep the constants Python floats: ``np.sqrt(2 / np.pi)`` is a numpy
-          float64 and would turn float32 input into float64 output.
+        * No overflow warning for |x| <= 1e6 (x^3 is at most 1e18).
+
+    ### BEGIN HINTS
+    dtype: float32 in must give float32 out: which of your constants is a numpy float64?
+    dtype: np.sqrt(2 / np.pi) returns a numpy float64, which turns float32 into
+        float64; a Python float does not.
+    dtype: (2 / np.pi) ** 0.5 or math.sqrt(2 / math.pi) keep float32 float32.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -231,7 +268,7 @@ def swish(x, beta=1.0):
     """Swish: x * sigmoid(beta * x), elementwise (SiLU when beta = 1).
 
     Like gelu, x times a soft gate: ~x for large x, ~0 for very negative x,
-    smooth, with a small negative dip. Reuse your overflow-safe ``sigmoid``.
+    smooth, with a small negative dip.
 
     Args:
         x: number, nested list or array of any shape; bool, int or float dtype.
@@ -242,7 +279,13 @@ def swish(x, beta=1.0):
     Edge cases:
         * NaN -> NaN; swish(+inf) = +inf. At -inf, -inf * 0 = NaN (the
           contract does not ask for that limit). Finite inputs must raise no
-          warning, e.g. swish(-1e6) = -1e6 * 0 = -0.0.
+          warning, e.g. swish(-1e6) = -0.0.
+
+    ### BEGIN HINTS
+    safe: beta x reaches -1e6 here: is the sigmoid you use safe there?
+    safe: Your overflow-safe sigmoid from above already is.
+    safe: x * sigmoid(beta * x) with that sigmoid.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)

@@ -50,8 +50,12 @@ def sigmoid_grad(x):
 
     Edge cases:
         * sigmoid_grad(+-inf) = 0, NaN -> NaN, no overflow for x = +-1000.
-        * Accuracy: 1 - sigma(x) = sigma(-x); computing it as sigma(-x) avoids
-          the cancellation of 1 - 0.99999... for large x.
+
+    ### BEGIN HINTS
+    values: Evaluate at the input: s = sigmoid(x) first (x * (1 - x) treats x as the output).
+    values: 1 - sigma(x) = sigma(-x), which avoids the cancellation of 1 - 0.99999... for large x.
+    values: sigmoid(x) * sigmoid(-x), with your overflow-safe sigmoid.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -71,8 +75,13 @@ def tanh_grad(x):
         array shaped like ``np.asarray(x)``: float dtype kept, bool/int -> float64.
 
     Edge cases:
-        * tanh_grad(+-inf) = 0, NaN -> NaN.
-        * Do not use 1 / cosh(x)^2: cosh overflows for |x| > ~710.
+        * tanh_grad(+-inf) = 0, NaN -> NaN; no overflow warning for |x| <= 1e6.
+
+    ### BEGIN HINTS
+    safe: 1 / cosh(x)^2 is the same function, but cosh overflows for |x| > 710.
+    safe: The lecture's form 1 - tanh(x)^2 never overflows.
+    safe: 1 - np.tanh(x) ** 2.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     return 1 - np.tanh(_as_float(x)) ** 2
@@ -130,7 +139,7 @@ def leaky_relu_grad(x, alpha=0.01):
         alpha: the negative-side slope, a number (default 0.01).
     Returns:
         float array shaped like ``np.asarray(x)`` (x's float dtype, bool/int ->
-        float64; note ``np.where(x > 0, 1, alpha)`` alone would be float64).
+        float64).
 
     Edge cases:
         * Kink: leaky_relu'(0) = alpha (PyTorch's choice).
@@ -142,7 +151,7 @@ def leaky_relu_grad(x, alpha=0.01):
 
 
 def elu_grad(x, alpha=1.0):
-    """Derivative of elu: 1 where x > 0, else alpha * e^x (= elu(x) + alpha).
+    """Derivative of elu(x) = x if x > 0 else alpha * (e^x - 1), at the input x.
 
     Lecture: for x < 0 the gradient decays smoothly instead of being cut to 0.
 
@@ -154,8 +163,17 @@ def elu_grad(x, alpha=1.0):
 
     Edge cases:
         * Kink: elu'(0) = alpha (PyTorch's choice). elu'(+inf) = 1,
-          elu'(-inf) = 0, NaN -> NaN.
-        * Overflow: as in ``elu``, exponentiate only min(x, 0).
+          elu'(-inf) = 0, NaN -> NaN; no overflow warning for |x| <= 1e6.
+
+    ### BEGIN HINTS
+    values: Differentiate each branch of elu on its own; at the kink use alpha.
+    values: For x < 0 the derivative of alpha (e^x - 1) is alpha e^x (which is also
+        elu(x) + alpha); for x > 0 it is 1.
+    values: np.where(x > 0, 1, alpha * np.exp(np.minimum(x, 0))).
+    safe: As in elu: np.where computes both branches, so e^x overflows for large x.
+    safe: Exponentiate only numbers <= 0.
+    safe: alpha * np.exp(np.minimum(x, 0)) for the x <= 0 branch.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -165,10 +183,7 @@ def elu_grad(x, alpha=1.0):
 
 def gelu_grad(x):
     """Derivative of gelu's tanh form, gelu(x) = 0.5 x (1 + tanh(u)) with
-    u = sqrt(2/pi) (x + 0.044715 x^3):
-
-        gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)^2) du/dx,
-        du/dx    = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    u = sqrt(2/pi) (x + 0.044715 x^3), at the input x.
 
     0.5 at x = 0, ~1 for large x, ~0 for very negative x, and negative for
     x < -0.75 where gelu dips (down to about -0.13 near x = -1.4).
@@ -180,28 +195,36 @@ def gelu_grad(x):
 
     Edge cases:
         * NaN -> NaN; no warning for finite |x| <= 1e6 (x^3 <= 1e18 fits even
-          float32). Keep the constants Python floats so float32 stays float32.
-        * float32 accuracy: near x = -5, 1 - tanh(u)^2 (~1e-8) is below
-          float32's resolution next to 1, and multiplied by x du/dx ~ 10 the
-          error exceeds the 1e-6 tolerance. Use the exact identities
-          0.5 (1 + tanh(u)) = sigma(2u) and 0.5 (1 - tanh(u)^2) = 2 sigma(2u) sigma(-2u)
-          with the overflow-safe ``sigmoid``:
-          gelu'(x) = sigma(2u) (1 + 2 x du/dx sigma(-2u)).
+          float32).
+        * float32 results within 1e-6 of the exact derivative, also near x = -5.
+
+    ### BEGIN HINTS
+    values: The product rule on 0.5 x (1 + tanh(u)), then the chain rule for tanh(u).
+    values: tanh'(u) = 1 - tanh(u)^2 and du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    values: gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)^2) du/dx.
+    dtype: Near x = -5, 1 - tanh(u)^2 is about 1e-8: below float32's resolution
+        next to 1, and x du/dx ~ 10 multiplies the error past 1e-6.
+    dtype: Exact identities avoid the cancellation: 0.5 (1 + tanh(u)) = sigma(2u)
+        and 0.5 (1 - tanh(u)^2) = 2 sigma(2u) sigma(-2u), with the safe sigmoid.
+    dtype: gelu'(x) = sigma(2u) (1 + 2 x du/dx sigma(-2u)); keep the constants
+        Python floats so float32 stays float32.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
     c = (2 / np.pi) ** 0.5
     u = c * (x + 0.044715 * x**3)
     du = c * (1 + 3 * 0.044715 * x**2)
-    return sigmoid(2 * u) * (1 + 2 * x * du * sigmoid(-2 * u))
+    # sigma(t) from e^-|t|, here rather than activations.sigmoid: its float32 accuracy at
+    # t = -2u ~ -30 is what keeps gelu' within 1e-6 near x = -5
+    z = np.exp(-np.abs(2 * u))
+    s_pos, s_neg = np.where(u >= 0, 1 / (1 + z), z / (1 + z)), np.where(u >= 0, z / (1 + z), 1 / (1 + z))
+    return s_pos * (1 + 2 * x * du * s_neg)
     ### END SOLUTION
 
 
 def swish_grad(x, beta=1.0):
-    """Derivative of swish(x) = x sigma(beta x):
-
-        swish'(x) = sigma(beta x) + beta x sigma(beta x) (1 - sigma(beta x))
-                  = sigma(beta x) (1 + beta x sigma(-beta x)).
+    """Derivative of swish(x) = x sigma(beta x), at the input x.
 
     0.5 at x = 0, -> 1 for large x, -> 0 for very negative x, and negative
     for beta x < -1.28 (swish is not monotonic; about -0.1 at worst).
@@ -213,8 +236,13 @@ def swish_grad(x, beta=1.0):
         array shaped like ``np.asarray(x)``: float dtype kept, bool/int -> float64.
 
     Edge cases:
-        * NaN -> NaN; no warning for finite |x| <= 1e6 (use the overflow-safe
-          ``sigmoid``; 1e6 * sigma(-1e6) is 1e6 * 0 = 0, not a problem).
+        * NaN -> NaN; no warning for finite |x| <= 1e6.
+
+    ### BEGIN HINTS
+    values: The product rule on x * sigma(beta x), and the chain rule for sigma(beta x).
+    values: d/dx sigma(beta x) = beta s (1 - s) with s = sigma(beta x) (the lecture's sigma').
+    values: swish'(x) = s + beta x s (1 - s) = s (1 + beta x sigma(-beta x)).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
@@ -226,10 +254,8 @@ def swish_grad(x, beta=1.0):
 def prelu_grad(x, alpha):
     """Elementwise partial derivatives of prelu(x, alpha) = x if x > 0 else alpha x.
 
-    Returns the pair ``(d/dx, d/dalpha)``:
-
-        d prelu / dx     = 1 where x > 0, else alpha
-        d prelu / dalpha = 0 where x > 0, else x
+    Returns the pair ``(d/dx, d/dalpha)``: the derivative in x and in alpha,
+    each at every element.
 
     Lecture: alpha is learned like a weight, so backprop needs d/dalpha too.
 
@@ -239,36 +265,22 @@ def prelu_grad(x, alpha):
             per channel on the last axis).
     Returns:
         ``(d_x, d_alpha)``: two arrays, both with the broadcast shape of ``x``
-        and ``alpha`` (``np.broadcast_arrays`` helps), in x's floating dtype
-        (bool/int -> float64; alpha is converted to it).
+        and ``alpha``, in x's floating dtype (bool/int -> float64).
 
     Edge cases:
         * Kink: d/dx at x = 0 is alpha (PyTorch's choice); d/dalpha at 0 is 0.
+
+    ### BEGIN HINTS
+    values: prelu is linear in alpha: what multiplies alpha, and where?
+    values: d/dx is 1 where x > 0, else alpha; d/dalpha is 0 where x > 0, else x.
+    values: np.broadcast_arrays(x, alpha) first, then np.where(x > 0, 1, alpha) and
+        np.where(x > 0, 0, x).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
     x, alpha = np.broadcast_arrays(x, np.asarray(alpha, dtype=x.dtype))
     return np.where(x > 0, 1, alpha), np.where(x > 0, 0, x)
-    ### END SOLUTION
-
-
-def _sum_to(g, shape):
-    """Sum ``g`` down to ``shape``, undoing numpy broadcasting (a helper for
-    ``prelu_backward``).
-
-    Broadcasting ``shape`` up to ``g.shape`` prepends axes and stretches
-    size-1 axes; every stretched copy used the same parameter, so its gradient
-    is the *sum* over them: sum ``g`` over the leading axes that ``shape``
-    lacks and over the axes where ``shape`` has size 1, and return an array
-    of exactly ``shape`` (a 0-d array for ``shape == ()``).
-
-    E.g. g of shape (4, 3, 5) and shape (5,) -> sum over axes 0 and 1;
-    shape (3, 1) -> sum over axes 0 and 2; shape () -> sum of everything.
-    """
-    ### BEGIN SOLUTION
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
-    return g.sum(axis=axes, keepdims=True).reshape(shape)
     ### END SOLUTION
 
 
@@ -284,8 +296,8 @@ def prelu_backward(grad_out, x, alpha):
     A number alpha is one slope shared by every element: its gradient is the
     sum over all of them, returned as a 0-d array. A per-channel alpha of
     shape (C,) with x of shape (N, C) gets the sum over the N rows for each
-    channel. Then gradient descent can learn the slope:
-    alpha -= learning_rate * grad_alpha.
+    channel; an alpha of shape (1, C) keeps that shape. Then gradient descent
+    can learn the slope: alpha -= learning_rate * grad_alpha.
 
     Args:
         grad_out: upstream gradient, shaped like prelu(x, alpha) (a number
@@ -296,13 +308,28 @@ def prelu_backward(grad_out, x, alpha):
         ``(grad_x, grad_alpha)`` with the shapes of ``np.asarray(x)`` and
         ``np.asarray(alpha)``; floating, dtype by numpy's promotion of
         ``grad_out`` with x's floating dtype (float32 with float32 stays float32).
+
+    ### BEGIN HINTS
+    values: One slope serves many positions: its gradient collects grad_out *
+        d prelu/dalpha from every position that used it.
+    values: Broadcasting alpha to x's shape prepended axes and stretched its size-1
+        axes; sum over exactly those, keeping alpha's shape.
+    values: lead = g.ndim - alpha.ndim; axes = tuple(range(lead)) + the axes
+        lead + i where alpha.shape[i] == 1; g.sum(axis=axes, keepdims=True).reshape(alpha.shape).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     x = _as_float(x)
     alpha = np.asarray(alpha, dtype=x.dtype)
     d_x, d_alpha = prelu_grad(x, alpha)
     grad_out = _as_float(grad_out)
-    return _sum_to(grad_out * d_x, x.shape), _sum_to(grad_out * d_alpha, alpha.shape)
+
+    def sum_to(g, shape):  # undo broadcasting: sum over the axes it added or stretched
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
+        return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+    return sum_to(grad_out * d_x, x.shape), sum_to(grad_out * d_alpha, alpha.shape)
     ### END SOLUTION
 
 

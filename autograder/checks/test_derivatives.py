@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import config, contract, judge
+from autograder import config, contract, hints, judge
 from autograder.contract import EDGES, FINITE, GRADS, GRID
 from autograder.judge import Fail
 from autograder.reference import function as _reference
@@ -74,35 +74,42 @@ FUNCTIONS = list(GRADS)
 PARAMETERS = {"leaky_relu_grad": [(0.2,), (0.0,)], "elu_grad": [(0.5,), (2.0,)],
               "swish_grad": [(2.0,), (0.5,)]}
 
+# What each derivative is, as the lecture states it; what it leaves to the student (elu',
+# gelu', swish') is a staged hint in the reference's docstring (hints.py), shown on failure.
 FORMULA = {
-    "sigmoid_grad": "sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)), evaluated at the input x: "
-                    "compute s = sigmoid(x) first (x * (1 - x) would treat x as the output)",
+    "sigmoid_grad": "sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)), evaluated at the input x",
     "tanh_grad": "tanh'(x) = 1 - tanh(x)**2, evaluated at the input x: compute t = tanh(x) "
                  "first (1 - x**2 would treat x as the output)",
     "relu_grad": "relu'(x) = 1 where x > 0, else 0 (at the kink x = 0 anything in [0, 1])",
     "relu6_grad": "relu6'(x) = 1 where 0 < x < 6, else 0 (at the kinks anything in [0, 1])",
     "leaky_relu_grad": "leaky_relu'(x) = 1 where x > 0, else alpha (at 0 anything between)",
-    "elu_grad": "elu'(x) = 1 where x > 0, else alpha * e^x (at 0 anything between alpha and 1)",
-    "gelu_grad": "gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)**2) du/dx with "
-                 "u = sqrt(2/pi) (x + 0.044715 x^3), du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2)",
-    "swish_grad": "swish'(x) = s + beta x s (1 - s) with s = sigmoid(beta x)",
+    "elu_grad": "elu'(x), the derivative of elu at the input x (at 0 anything between alpha and 1)",
+    "gelu_grad": "gelu'(x), the derivative of gelu's tanh form at the input x",
+    "swish_grad": "swish'(x), the derivative of x * sigmoid(beta x) at the input x",
 }
 
-SAFE_HINT = {
-    "sigmoid_grad": "compute sigmoid(x) * (1 - sigmoid(x)) with an overflow-safe sigmoid "
-                    "(exp of -|x| only); e^-x / (1 + e^-x)**2 overflows (inf / inf = nan) for "
-                    "x < -709, the square already for x < -355.",
-    "tanh_grad": "1 - np.tanh(x)**2 never overflows; 1 / np.cosh(x)**2 overflows for |x| > 710.",
-    "relu_grad": "relu's derivative needs no exp and no division: (x > 0).astype(...).",
-    "relu6_grad": "relu6's derivative needs no exp and no division: ((x > 0) & (x < 6)).",
-    "leaky_relu_grad": "no exp or division needed: np.where(x > 0, 1.0, alpha).",
-    "elu_grad": "np.where computes both branches for every element, so e^x of a large positive "
-                "x overflows even though it is thrown away: exponentiate np.minimum(x, 0) only.",
-    "gelu_grad": "1 - tanh(u)**2 never overflows, 1 / cosh(u)**2 does (u is about 0.04 x^3); "
-                 "sigmoid(2u) with a safe sigmoid is another safe form of 0.5 (1 + tanh(u)).",
-    "swish_grad": "use an overflow-safe sigmoid (exp of -|t| only); beta x * sigmoid(beta x) * "
-                  "(1 - sigmoid(beta x)) is 1e6 * 1 * 0 at x = 1e6, which is fine.",
+
+def _formula(function):
+    """What ``function`` computes, then its staged hint when the reference has one."""
+    return f"{FORMULA[function]}. " + hints.hint(MODULE, function, "values")
+
+
+SAFE_HINT = {  # when the reference's docstring has no staged "safe" hint
+    "sigmoid_grad": "use an overflow-safe sigmoid; e^-x / (1 + e^-x)**2 overflows (inf / inf "
+                    "= nan) for x < -709, the square already for x < -355.",
+    "tanh_grad": "1 / cosh(x)**2 overflows for |x| > 710.",
+    "relu_grad": "relu's derivative needs no exp and no division.",
+    "relu6_grad": "relu6's derivative needs no exp and no division.",
+    "leaky_relu_grad": "leaky relu's derivative needs no exp and no division.",
+    "elu_grad": "np.where computes both branches for every element.",
+    "gelu_grad": "u is about 0.04 x^3: 1 / cosh(u)**2 overflows, tanh(u) does not.",
+    "swish_grad": "use an overflow-safe sigmoid (exp of -|t| only).",
 }
+
+
+def _safe_hint(function):
+    return hints.hint(MODULE, function, "safe", SAFE_HINT[function])
+
 
 LECTURE = {
     "sigmoid_grad": "sigmoid saturates: its derivative is at most 1/4 (at x = 0) and vanishes "
@@ -128,7 +135,7 @@ def _reference_call(module, function, x, *args):
 
 
 def _check_values(sub, function, x, args=None, hint=None):
-    return contract.expect_values(sub, function, x, args, hint=hint or f"{FORMULA[function]}.")
+    return contract.expect_values(sub, function, x, args, hint=hint or _formula(function))
 
 
 def _random_input(function):
@@ -179,7 +186,7 @@ def test_parameters(sub, function):
     def part(args):
         what = judge.call_text(function, x, *args)
         got = judge.returned(judge.call(sub, MODULE, function, x, *args), what)
-        hint = f"{FORMULA[function]}."
+        hint = _formula(function)
         if isinstance(got, np.ndarray) and got.shape == x.shape and np.allclose(
                 got, _reference_call(MODULE, function, x), rtol=1e-7, atol=1e-12):
             hint = f"your {function} ignores the {name} it is given: use the {name} argument."
@@ -220,7 +227,7 @@ def test_numeric_reference(sub, function):
     f = _reference("activations", forward)
     with np.errstate(all="ignore"):
         n = (np.asarray(f(x + H, *args), dtype=float) - np.asarray(f(x - H, *args), dtype=float)) / (2 * H)
-    _rel_error_fail(what, x, a, n, f"the activation {forward}", f"{FORMULA[function]}.")
+    _rel_error_fail(what, x, a, n, f"the activation {forward}", _formula(function))
 
 
 @pytest.mark.parametrize("function, forward", [(g, v[0]) for g, v in GRADS.items()])
@@ -238,8 +245,8 @@ def test_numeric_own(sub, function, forward):
                                          what_f), what_f, both.shape).astype(np.float64)
     n = (fx[: x.size] - fx[x.size:]) / (2 * H)
     _rel_error_fail(what, x, a, n, f"your own {forward}",
-                    f"your {function} and your {forward} disagree, so one of them is wrong: "
-                    f"{FORMULA[function]}; the activation is checked on its own too.")
+                    f"your {function} and your {forward} disagree, so one of them is wrong "
+                    "(the activation is checked on its own too): " + _formula(function))
 
 
 # --- behaviour: the array contract ------------------------------------------------------
@@ -255,7 +262,7 @@ def _float32_input(function):
 def _dtype_part(sub, function, x):
     judge.expect_contract_dtype(sub, MODULE, function, x, GRADS[function][1],
                                 lambda x64, *a: contract.accepted(function, x64, *a),
-                                hint=f"{FORMULA[function]}.")
+                                hint=_formula(function))
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -278,7 +285,7 @@ def test_forms(sub, function):
                    name="{function}: no overflow or invalid warning for |x| <= 1e6")
 def test_safe(sub, function):
     for x in (FINITE, _float32_input(function)):
-        judge.expect_safe(sub, MODULE, function, x, GRADS[function][1], hint=SAFE_HINT[function])
+        judge.expect_safe(sub, MODULE, function, x, GRADS[function][1], hint=_safe_hint(function))
 
 
 @pytest.mark.parametrize("function", ["sigmoid_grad", "tanh_grad"])
@@ -291,7 +298,7 @@ def test_inf(sub, function):
     if not np.all(contract.near(got[:2], 0.0)):
         raise Fail(f"{what} returned {judge.short(got)}, expected 0 at both +inf and -inf.\n"
                    f"Hint: the unit is fully saturated there, so the gradient vanishes "
-                   f"completely; {SAFE_HINT[function]}")
+                   f"completely; {_safe_hint(function)}")
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -400,8 +407,8 @@ def test_lecture(sub, function, property):
 
 # --- prelu_grad ---------------------------------------------------------------------------
 
-PRELU_HINT = ("d prelu/dx = 1 where x > 0, else alpha; d prelu/dalpha = 0 where x > 0, else x; "
-              "both with the broadcast shape of x and alpha (np.broadcast_arrays helps).")
+PRELU_HINT = ("the pair is (d prelu/dx, d prelu/dalpha) at every element, both with the "
+              "broadcast shape of x and alpha. " + hints.hint(MODULE, "prelu_grad", "values"))
 
 
 def _pair(sub, function, *args, shapes):
@@ -413,10 +420,10 @@ def _pair(sub, function, *args, shapes):
                    f"({'(d/dx, d/dalpha)' if function == 'prelu_grad' else '(grad_x, grad_alpha)'})."
                    f"\nHint: return two arrays, e.g. `return d_x, d_alpha`.")
     names = ("d/dx", "d/dalpha") if function == "prelu_grad" else ("grad_x", "grad_alpha")
-    hints = (PRELU_HINT, PRELU_HINT) if function == "prelu_grad" else (
+    part_hints = (PRELU_HINT, PRELU_HINT) if function == "prelu_grad" else (
         "grad_x has the shape of x.", BACKWARD_HINT)
     return what, [judge.real_array(v, f"{what} (its {n})", s, hint)
-                  for v, n, s, hint in zip(got, names, shapes, hints)]
+                  for v, n, s, hint in zip(got, names, shapes, part_hints)]
 
 
 def _prelu_grad_bounds(x, alpha):
@@ -522,10 +529,9 @@ def test_prelu_grad_pure(sub):
 
 # --- prelu_backward -----------------------------------------------------------------------
 
-BACKWARD_HINT = ("grad_x = grad_out * d prelu/dx, shaped like x; grad_alpha = the sum of "
-                 "grad_out * d prelu/dalpha over every position that shares that slope, shaped "
-                 "like alpha: a number alpha gets the sum of everything (0-d), an alpha of shape "
-                 "(C,) one sum per channel, over all axes but the last.")
+BACKWARD_HINT = ("grad_x = grad_out * d prelu/dx, shaped like x; grad_alpha = dL/dalpha, "
+                 "shaped like alpha: a number alpha gets one 0-d gradient, an alpha of shape "
+                 "(C,) one per channel. " + hints.hint(MODULE, "prelu_backward", "values"))
 
 
 def _backward_case(key, shape, alpha):

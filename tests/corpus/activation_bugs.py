@@ -4,7 +4,7 @@ function swapped for a buggy version (``BUGS``) or for a different but correct o
 
 ``breaks`` are the functions the bug must cost points on; ``also`` those that may lose
 points too because they use the broken one: in the reference, ``derivatives`` imports
-``sigmoid`` (sigmoid_grad, gelu_grad, swish_grad use it), ``swish`` calls ``sigmoid``,
+``sigmoid`` (sigmoid_grad and swish_grad use it), ``swish`` calls ``sigmoid``,
 ``prelu_backward`` calls ``prelu_grad``, ``gradient_check`` calls ``numerical_derivative``;
 and every ``*_grad`` is gradient-checked against the student's own activation.
 """
@@ -15,7 +15,7 @@ from tests.corpus import Variant
 A, D = "activations", "derivatives"
 # Who may lose points when an activation is broken (see the module docstring).
 USES = {
-    "sigmoid": ("swish", "sigmoid_grad", "gelu_grad", "swish_grad"),
+    "sigmoid": ("swish", "sigmoid_grad", "swish_grad"),
     "tanh": ("tanh_grad",),
     "relu": ("relu_grad",),
     "relu6": ("relu6_grad",),
@@ -421,7 +421,7 @@ def elu_grad(x, alpha=1.0):
     x = _as_float(x)
     return np.where(x > 0, 1.0, elu(x, alpha) + alpha).astype(x.dtype)
 ''', why="PyTorch's backward: elu(x) + alpha for x < 0; exactly 0 far left, within atol"),
-    Variant("sigmoid-grad-exp-form", D, '''
+    Variant("sigmoid-grad-symmetric-exp", D, '''
 def sigmoid_grad(x):
     x = _as_float(x)
     e = np.exp(-np.abs(x))

@@ -1,0 +1,75 @@
+"""Staged hints: from the reference's docstrings, never in the stubs, revealed on failure."""
+import re
+
+import pytest
+
+from autograder import config, hints, runner, stubs
+from autograder.contract import ARGS
+from tests.corpus import Variant, build
+
+MODULES = {"activations": [f for f in ARGS if not f.endswith("_grad")],
+           "derivatives": [f for f in ARGS if f.endswith("_grad")] + ["prelu_grad", "prelu_backward"]}
+# What the lecture leaves to the student: each must be a staged hint, never stub text.
+LEFT_TO_STUDENTS = {("derivatives", f): "values" for f in
+                    ("elu_grad", "gelu_grad", "swish_grad", "prelu_grad", "prelu_backward")}
+LEFT_TO_STUDENTS.update({("activations", "sigmoid"): "safe", ("activations", "elu"): "safe",
+                         ("derivatives", "gelu_grad"): "dtype"})
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+def test_what_the_lecture_leaves_to_students_is_a_staged_hint():
+    for (module, function), topic in LEFT_TO_STUDENTS.items():
+        stages = hints.of(module, function).get(topic, [])
+        assert len(stages) == 3, (module, function, topic, stages)
+
+
+def test_no_hint_appears_in_the_stubs():
+    stub_text = {m: _flat((config.ASSIGNMENTS / f"{m}.py").read_text()) for m in MODULES}
+    assert not any("HINTS" in t for t in stub_text.values())
+    count = 0
+    for module, functions in MODULES.items():
+        for function in functions:
+            for stages in hints.of(module, function).values():
+                for stage in stages:
+                    count += 1
+                    assert _flat(stage) not in stub_text[module], (function, stage)
+    # the recipes that used to be written out in the stubs, in the stubs' words
+    for leaked in ("e^-|x|", "expm1", "_sum_to", "sigma(2u)", "0.5 (1 + tanh(u)) + 0.5 x",
+                   "beta x sigma(beta x) (1 - sigma(beta x))", "d prelu / dalpha = 0"):
+        assert not any(leaked in t for t in stub_text.values()), leaked
+    assert count >= 30
+
+
+def test_hint_blocks_must_be_closed():
+    with pytest.raises(stubs.MarkerError, match="never closed"):
+        stubs.strip_hints('"""doc\n### BEGIN HINTS\nvalues: x\n"""\n')
+    with pytest.raises(stubs.MarkerError, match="without a BEGIN"):
+        stubs.strip_hints('"""doc\n### END HINTS\n"""\n')
+    assert stubs.strip_hints('"""doc\n\n### BEGIN HINTS\nv: a\n  more\n### END HINTS\n"""\n') == '"""doc\n"""\n'
+    assert hints.parse("### BEGIN HINTS\nv: a\n  more\nv: b\n### END HINTS") == {"v": ["a more", "b"]}
+
+
+@pytest.mark.parametrize("level, shows, hides", [
+    ("1", ["The product rule"], ["Next:", "Recipe:"]),
+    ("2", ["The product rule", "Next: tanh'(u)"], ["Recipe:"]),
+    ("3", ["Recipe: gelu'(x) = 0.5 (1 + tanh(u))"], ["shows more"])])
+def test_levels(monkeypatch, level, shows, hides):
+    monkeypatch.setenv("AUTOGRADER_HINTS", level)
+    text = hints.hint("derivatives", "gelu_grad", "values")
+    assert all(s in text for s in shows) and not any(h in text for h in hides), text
+
+
+def test_a_failed_check_reveals_the_hint_up_to_the_level(tmp_path):
+    wrong = Variant("gelu-grad-no-product-rule", "derivatives", '''
+def gelu_grad(x):
+    x = _as_float(x)
+    return 0.5 * (1 + np.tanh((2 / np.pi) ** 0.5 * (x + 0.044715 * x**3)))
+''')
+    result = runner.grade(build(wrong, tmp_path / "s"), select="test_derivatives and gelu_grad and values")
+    output = " ".join(t.output for t in result.tests if t.function == "gelu_grad")
+    assert "The product rule" in output and "Next:" in output
+    assert "Recipe:" not in output and "check --hints 3" in output
+    assert re.search(r"gelu_grad\(.*\): \d+ of \d+ values are wrong", output)
