@@ -457,6 +457,13 @@ class TestWire:
         with pytest.raises(wire.WireError, match="length"):
             wire.load_array(good[:-8], self.caps)  # data shorter than the header says
 
+    def test_oversized_header_is_refused_before_it_is_parsed(self, monkeypatch):
+        huge = b'{"v": "' + b"x" * (40 * 2**20) + b'"}'
+        payload = bytearray(wire._HLEN.pack(len(huge)) + huge)
+        monkeypatch.setattr(wire.json, "loads", lambda *a, **k: pytest.fail("parsed"))
+        with pytest.raises(wire.WireError, match="more than the"):
+            wire.unpack(payload)
+
     def test_pickles_objects_and_strings_are_rejected(self):
         import io
         import pickle
