@@ -32,6 +32,10 @@ def _check(args) -> int:
         os.environ["AUTOGRADER_HINTS"] = str(args.hints)
 
     result = grade(args.path, only_public=True)
+    if args.json:
+        from .report import gradescope
+
+        gradescope.write(result, args.json)
     print(text.render(result))
     passed = sum(t.passed for t in result.tests)
     print(f"\n{passed} of {len(result.tests)} public checks passed. These are a sample: the hidden "
@@ -116,6 +120,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="students: run the public checks on your work")
     c.add_argument("path", type=Path, nargs="?", default=config.ASSIGNMENTS)
+    c.add_argument("--json", type=Path, help="also write every message, Gradescope-format, here")
     c.add_argument("--hints", type=int, choices=(1, 2, 3), default=None,
                    help="how much of each hint to show: 1 a nudge, 2 the idea, 3 the recipe "
                         f"(default {config.HINT_LEVEL})")

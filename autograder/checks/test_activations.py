@@ -45,8 +45,8 @@ LIMITS = {"sigmoid", "tanh", "relu", "relu6", "leaky_relu", "prelu", "elu"}
 
 FORMULA = {
     "sigmoid": "sigmoid(x) = 1 / (1 + e^-x)",
-    "tanh": "tanh(x) = (e^x - e^-x) / (e^x + e^-x), which np.tanh computes safely",
-    "relu": "relu(x) = max(0, x), e.g. np.maximum(x, 0)",
+    "tanh": "tanh(x) = (e^x - e^-x) / (e^x + e^-x)",
+    "relu": "relu(x) = max(0, x)",
     "relu6": "relu6(x) = min(max(0, x), 6)",
     "leaky_relu": "leaky_relu(x, alpha) = x if x > 0 else alpha * x",
     "prelu": "prelu(x, alpha) = x if x > 0 else alpha * x, alpha broadcasting against x",

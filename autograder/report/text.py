@@ -1,15 +1,23 @@
-"""The readable table a person sees in the terminal."""
+"""The readable table a person sees in the terminal, and what to fix: the first failures of
+each function in full, wrapped to the terminal (never cut), the rest named in one line."""
 from __future__ import annotations
+
+import shutil
+import textwrap
 
 from ..results import GradeResult
 
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
+FULL_PER_FUNCTION = 2  # failures of one function shown in full; the rest are named
 
 
-def render(result: GradeResult, *, failures: bool = True, width: int = 100) -> str:
+def _wrapped(text: str, width: int) -> list[str]:
+    return [w for line in text.splitlines() for w in
+            (textwrap.wrap(line, width, initial_indent="    ", subsequent_indent="      ",
+                           break_long_words=True, break_on_hyphens=False) or ["    "])]
+
+
+def render(result: GradeResult, *, failures: bool = True, width: int | None = None) -> str:
+    width = width or max(60, shutil.get_terminal_size((100, 24)).columns - 1)
     kinds = sorted({t.kind for t in result.tests})
     cells: dict[str, dict[str, list[float]]] = {}
     for t in result.tests:
@@ -39,8 +47,19 @@ def render(result: GradeResult, *, failures: bool = True, width: int = 100) -> s
         if failed:
             lines.append("")
             lines.append(f"What to fix ({len(failed)} checks):")
+            by_function: dict[str, list] = {}
             for t in failed:
-                lines.append(f"- [{t.function} / {t.kind}] {t.name} ({t.score:g}/{t.max_score:g})")
-                for out_line in t.output.splitlines()[:8]:
-                    lines.append(f"    {_short(out_line, width)}")
+                by_function.setdefault(t.function, []).append(t)
+            for function, checks in by_function.items():
+                for t in checks[:FULL_PER_FUNCTION]:
+                    lines.append(f"- [{t.function} / {t.kind}] {t.name} ({t.score:g}/{t.max_score:g})")
+                    lines += _wrapped(t.output, width)
+                rest = checks[FULL_PER_FUNCTION:]
+                if rest:
+                    lines += textwrap.wrap(
+                        f"- and {len(rest)} more checks of {function}: "
+                        + "; ".join(f"{t.name.removeprefix(function + ': ')} ({t.score:g}/"
+                                    f"{t.max_score:g})" for t in rest)
+                        + " (fix the above first; --json FILE has every message)",
+                        width, subsequent_indent="    ")
     return "\n".join(lines)
