@@ -1,15 +1,15 @@
 """The terminal report wraps feedback instead of cutting it, and names the rest."""
 from autograder.report import text
-from autograder.results import GradeResult, TestResult
+from autograder import results
 
 LONG = ("relu(array([-7.0, -3.0, ...])): 2 of 9 values are wrong: at x = -7.0, index (0,): "
         "expected 0.0, got -7.0 and the message goes on well past one hundred characters")
 
 
 def _result():
-    tests = [TestResult(f"relu: check {i}", "relu", "behaviour", 0.0, 1.0, LONG + f" #{i}")
+    tests = [results.TestResult(f"relu: check {i}", "relu", "behaviour", 0.0, 1.0, LONG + f" #{i}")
              for i in range(5)]
-    return GradeResult("s", tests + [TestResult("tanh: fine", "tanh", "correctness", 1.0, 1.0)])
+    return results.GradeResult("s", tests + [results.TestResult("tanh: fine", "tanh", "correctness", 1.0, 1.0)])
 
 
 def test_feedback_is_wrapped_not_cut():
