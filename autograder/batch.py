@@ -215,7 +215,7 @@ def _serve(conn, folder: str) -> None:
     from .runner import grade as grade_lanes
 
     def grade(path):  # in one lane: the batch's jobs are what run side by side
-        return grade_lanes(path, lane_count=1)
+        return grade_lanes(path, lane_count=1, figures=True)  # for the Markdown feedback
 
     # When the batch dies (SIGKILL included), leave at once: a grade in progress has no
     # one to go to, and would hold a CPU and a sandbox for nothing.

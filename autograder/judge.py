@@ -343,18 +343,6 @@ def clip_to_range(got, lo, hi) -> np.ndarray:
     return np.where(np.isnan(got), lo, np.clip(got, lo, hi))
 
 
-def verified_first(verify, what: str) -> None:
-    """Run ``verify`` (it raises ``Fail`` when the grader can't confirm the experiment was
-    really run); a claim check calls it first, so a claim earns points only on results that
-    are the experiment's own."""
-    try:
-        verify()
-    except Fail as exc:
-        first = exc.message.split("\n")[0]
-        raise Fail(f"{what}: the claim is judged only on results the grader could verify, and "
-                   f"these could not be: {first.removeprefix(what + ':').strip()}") from None
-
-
 # The inputs of the array contract's dtype and form checks, shared by every elementwise
 # module: (float32 input) + int + bool must come back as float32 / float64 / float64; a 0-d
 # array, a Python number and a nested list must be accepted like arrays.
@@ -532,7 +520,7 @@ def expect_pure_call(sub, module: str, function: str, x, args) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Experiments: memoised calls with keyword arguments, returned dicts, figures
+# Experiments: memoised calls with keyword arguments, returned dicts
 # ---------------------------------------------------------------------------
 
 def run(sub, module: str, function: str, *args, timeout: float | None = None, **kwargs):
@@ -589,15 +577,135 @@ def float_array(value, what: str, shape=None, *, finite: bool = True) -> np.ndar
     return arr
 
 
-def figure_png(value, what: str, n_axes: int | None = None) -> bytes:
-    """The PNG bytes of a Figure a call returned, or ``Fail`` unless it is one (with
-    ``n_axes`` axes when given)."""
-    if not (isinstance(value, dict) and value.get("__figure__") is True):
-        raise Fail(f"{what} returned {short(value, 80)}, expected a matplotlib Figure.\n"
-                   "Hint: build it with matplotlib.figure.Figure (no pyplot) and return it.")
-    png = value.get("png")
-    if not isinstance(png, bytes) or not png.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise Fail(f"{what} returned a Figure that did not render to a PNG image.")
-    if n_axes is not None and value.get("n_axes") != n_axes:
-        raise Fail(f"{what} returned a Figure with {value.get('n_axes')} axes, expected {n_axes}.")
-    return png
+# ---------------------------------------------------------------------------
+# Experiments replayed: the reference's own run of the same call, and a recorded training
+# run judged against it
+# ---------------------------------------------------------------------------
+
+_REPLAYS: dict = {}
+
+
+def _resolved(value):
+    """An argument as the reference takes it: a FunctionRef becomes the function it names
+    (numpy's, or the reference module's), lists and dicts are resolved inside."""
+    if type(value).__name__ == "FunctionRef":
+        if value.module == "numpy":
+            return getattr(np, value.name.partition(".")[2])
+        from .reference import function
+
+        return function(value.module, value.name.partition(".")[2])
+    if isinstance(value, (list, tuple)):
+        return type(value)(_resolved(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _resolved(v) for k, v in value.items()}
+    return value
+
+
+def replayed(module: str, function: str, *args, **kwargs):
+    """The reference's ``function(*args, **kwargs)``, run in the grader: what an experiment
+    must return for that call (its data, its training, every recorded step). Computed once
+    per grader process (it depends on the grader's arguments only) and shared by every
+    check and verifier that needs it; treat it as read-only."""
+    from .reference import function as reference
+
+    key = (module, function, _key(args), _key(kwargs))
+    if key not in _REPLAYS:
+        with np.errstate(all="ignore"):
+            _REPLAYS[key] = reference(module, function)(*_resolved(args), **_resolved(kwargs))
+    return _REPLAYS[key]
+
+
+def expect_trained(what: str, label: str, losses: np.ndarray, weights, biases, replay, *,
+                   lr: float, activation: str) -> None:
+    """``Fail`` unless a recorded training run is the one the grader replayed: every step's
+    loss in ``losses`` and the parameters it ended at (``weights``, ``biases``) are those of
+    ``replay = (weights, biases, losses)``, ``mlp.train`` run by the grader from the
+    contract's start (rtol 1e-6: rounding, never a different run). ``label`` names the
+    network ("the relu network's")."""
+    r_weights, r_biases, r_losses = replay
+    r_losses = np.asarray(r_losses, dtype=np.float64)
+    if losses.shape != r_losses.shape:
+        raise Fail(f"{what}: {label} losses have shape {losses.shape}, expected "
+                   f"{r_losses.shape} (one loss per training step).")
+    bad = mismatches(losses, r_losses, 1e-6, 1e-12)
+    if bad.any():
+        t = int(np.argmax(bad))
+        got, want = _item(losses[t]), _item(r_losses[t])
+        if t == 0:
+            why = ("training did not start from the contract's start, or these are not its "
+                   "losses.\nHint: start from the given init_params(...) with the experiment's "
+                   "seed and train with mlp.train; return the losses it records.")
+        elif t == 1:
+            why = (f"this is not {activation} gradient descent at lr = {lr:g}.\nHint: pass the "
+                   "experiment's lr on to mlp.train (its own default is 0.1) and train with "
+                   f'ACTIVATIONS["{activation}"].')
+        else:
+            why = (f"{int(bad.sum())} of the {losses.size} recorded losses are not those of the "
+                   "training (a history cut short, padded or made up earns nothing).\nHint: "
+                   "train for all the steps asked for and return every loss mlp.train records.")
+        raise Fail(f"{what}: {label} losses[{t}] is {got}, but replaying mlp.train from the "
+                   f"contract's start gives {want} (the grader ran it): {why}")
+    for kind, got_list, want_list in (("weights", weights, r_weights), ("biases", biases, r_biases)):
+        for layer, (got, want) in enumerate(zip(got_list, want_list)):
+            if mismatches(got, want, 1e-6, 1e-12).any():
+                raise Fail(f"{what}: {label} {kind}[{layer}] are not the parameters training "
+                           "ended at (the grader replayed mlp.train from the contract's start; "
+                           f"largest difference {np.nanmax(np.abs(got - want)):.3g}).\nHint: "
+                           "return the weights and biases mlp.train returns.")
+
+
+def expect_networks_trained(what: str, nets: dict, replay: dict, *, lr: float) -> None:
+    """``expect_trained`` for networks named after their activation, ``{name: (weights,
+    biases, losses)}``, against the replayed result's ``replay[name]`` dicts."""
+    for name, (weights, biases, losses) in nets.items():
+        ref = replay[name]
+        expect_trained(what, f'the "{name}" network\'s', losses, weights, biases,
+                       (ref["weights"], ref["biases"], ref["losses"]), lr=lr, activation=name)
+
+
+# ---------------------------------------------------------------------------
+# Figures for the feedback: drawn in the grader, from results it verified
+# ---------------------------------------------------------------------------
+
+_FIGURES: dict = {}
+FIGURE_DPI = 72
+
+
+def figure(name: str):
+    """Decorator: register ``draw(ran) -> matplotlib Figure`` as the feedback figure ``name``
+    (e.g. "circles.png"). ``draw`` builds it in the grader process with the course's given
+    figure function, from results of calls the checks already made (``ran(module,
+    function, *args, **kwargs)`` gives a call's returned value, or raises ``Fail`` when it was
+    not made or failed), after verifying them and keeping only validated arrays; it raises
+    ``Fail`` when there is nothing verified to draw. Student code draws nothing: figures are
+    given code and earn no points."""
+    def register(draw):
+        _FIGURES[name] = draw
+        return draw
+    return register
+
+
+def ran(sub, module: str, function: str, *args, **kwargs):
+    """The value a ``run`` of the checks returned for this very call; ``Fail`` if the checks
+    did not make it or it failed."""
+    result = _CALLS.get(sub, {}).get(("run", module, function, _key(args), _key(kwargs)))
+    if result is None or not result.ok:
+        raise Fail(f"{function} was not run successfully")
+    return result.value
+
+
+def draw_figures(sub) -> dict[str, bytes]:
+    """PNG bytes of every registered figure there is something verified to draw for."""
+    import io
+
+    out = {}
+    for name, draw in _FIGURES.items():
+        try:
+            fig = draw(lambda *a, **k: ran(sub, *a, **k))
+        except Fail:
+            continue
+        buf = io.BytesIO()
+        with np.errstate(all="ignore"):
+            fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+        out[name] = buf.getvalue()
+    return out

@@ -53,7 +53,7 @@ class _Scorer:
     ``TestResult`` per test."""
 
     def __init__(self, open_sandbox, only_public: bool):
-        self.open_sandbox = open_sandbox  # (figures: bool) -> Sandbox
+        self.open_sandbox = open_sandbox  # () -> Sandbox
         self.sandbox: Sandbox | None = None
         self.sandbox_error: Exception | None = None
         self.only_public = only_public
@@ -66,12 +66,6 @@ class _Scorer:
     def sub(self) -> Sandbox:
         return self.sandbox
 
-    @pytest.fixture(scope="session")
-    def figures(self) -> dict[str, bytes]:
-        """Checks put the PNGs the student's experiments rendered here (name -> bytes),
-        for the feedback."""
-        return self.rendered
-
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "check(function, kind, points, name, public): a graded check")
 
@@ -82,14 +76,11 @@ class _Scorer:
             items[:] = keep
 
     def pytest_collection_finish(self, session):
-        # The sandbox opens once the checks to run are known: it starts matplotlib (once,
-        # for every module child to inherit) only when one of them draws, i.e. takes the
-        # ``figures`` fixture; `check` and most selections draw nothing.
+        # The sandbox opens once the checks to run are known.
         if not session.items:
             return  # nothing of the student's to run here: no sandbox either
-        draws = any("figures" in getattr(item, "fixturenames", ()) for item in session.items)
         try:
-            self.sandbox = self.open_sandbox(figures=draws)
+            self.sandbox = self.open_sandbox()
         except Exception as exc:  # noqa: BLE001 - raised again by run_checks, after pytest
             self.sandbox_error = exc
             session.shouldfail = "the sandbox did not open"
@@ -143,10 +134,11 @@ class _Scorer:
 
 
 def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool = False,
-               select: str | None = None):
+               select: str | None = None, figures: bool = False):
     """Run the hidden checks (``files``: the check files' names, default all) on the
     submission in ``folder``, in a sandbox of its own; return (results, internal errors,
-    figures, isolation, deaths)."""
+    figures, isolation, deaths). ``figures``: also draw the feedback's figures, in this
+    process, from the results the checks verified (``judge.draw_figures``)."""
     scorer = _Scorer(partial(Sandbox, folder, isolation=isolation), only_public)
     paths = [str(CHECKS / f) for f in files] if files is not None else [str(CHECKS)]
     args = [*paths, "-p", "no:cacheprovider", "-p", "no:terminal",
@@ -162,6 +154,8 @@ def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     try:
         code = pytest.main(args, plugins=[scorer])
+        if figures and scorer.sandbox is not None:
+            scorer.rendered = judge.draw_figures(scorer.sandbox)
     finally:
         if scorer.sandbox is not None:
             scorer.sandbox.close()
@@ -264,13 +258,16 @@ def _fork(fn, *args):
 
 
 def grade(path, *, only_public: bool = False, select: str | None = None,
-          isolation: str | None = None, lane_count: int | None = None) -> GradeResult:
+          isolation: str | None = None, lane_count: int | None = None,
+          figures: bool = False) -> GradeResult:
     """Grade one submission folder or zip and return its ``GradeResult``.
 
     ``select``: a pytest ``-k`` expression choosing among the hidden checks (default: all,
     or ``$AUTOGRADER_SELECT``). ``isolation``: ``"auto"``, ``"bubblewrap"`` or ``"process"``
     (default ``$AUTOGRADER_ISOLATION``, else ``"auto"``); see SECURITY.md. ``lane_count``:
-    how many lanes of checks run side by side (default: see ``lanes``)."""
+    how many lanes of checks run side by side (default: see ``lanes``). ``figures``: draw the
+    experiments' figures for the feedback too (``GradeResult.figures``; batch's Markdown
+    feedback asks for them), from the results the grader verified, never by student code."""
     start = time.perf_counter()
     select = select or os.environ.get("AUTOGRADER_SELECT") or None
     isolation = isolation or os.environ.get("AUTOGRADER_ISOLATION") or "auto"
@@ -278,7 +275,7 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
         problems = collect.problems(sub_dir.folder)
         first, *others = lanes(lane_count)
         lane = partial(run_checks, sub_dir.folder, isolation=isolation, only_public=only_public,
-                       select=select)
+                       select=select, figures=figures)
         joins = [_fork(lane, files) for files in others]
         try:
             outcomes = [lane(first)]

@@ -28,6 +28,7 @@ def test_reference_earns_full_marks(reference):
     assert failed == []
     assert reference.max_score > 0 and reference.score == reference.max_score
     assert reference.internal == [] and reference.problems == []
+    assert reference.figures == {}   # drawn only when a caller asks (batch's feedback)
 
 
 def test_every_contract_function_and_kind_is_checked(reference):

@@ -61,15 +61,17 @@ def _with_bugs(tmp_path):
 
 def test_two_lanes_grade_like_one(tmp_path):
     sub = _with_bugs(tmp_path)
-    one = runner.grade(sub, lane_count=1)
-    two = runner.grade(sub, lane_count=2)
+    one = runner.grade(sub, lane_count=1, figures=True)
+    two = runner.grade(sub, lane_count=2, figures=True)
     strip = lambda r: [(t.name, t.function, t.kind, t.score, t.output) for t in r.tests]
     assert strip(two) == strip(one)
     lost = {t.function for t in one.tests if not t.passed}
     assert {"relu", "sign_mixed_fraction"} <= lost
     assert (two.isolation, two.problems, two.internal, two.deaths) == \
         (one.isolation, one.problems, one.internal, one.deaths)
-    assert sorted(two.figures) == sorted(one.figures) and two.figures
+    assert sorted(two.figures) == sorted(one.figures) == [
+        "circles.png", "dying_relu.png", "vanishing_gradients.png", "zigzag.png"]
+    assert all(png.startswith(b"\x89PNG") for png in two.figures.values())
 
 
 def _raise(exc):

@@ -8,13 +8,17 @@ zero gradient.
 
 The experiments are verified, not self-reported (SPEC.md): each is called with seeds
 (and a unit, a bias) only the grader knows, with fewer steps than the defaults where the
-claim already holds (docs/experiments.md; margins measured on 50 seeds). The grader checks
-that the data and the starting parameters are the contract's, that the loss curves are
-those of real training (the first two losses recomputed from the start, the last one
-against the returned parameters), and then measures each claim itself on the returned
-parameters: dead units with its own forward pass on fresh circles of its own, exact zero
-gradients with the reference ``mlp`` and by moving the dead unit's parameters, bit-identity
-of the dead unit's parameters before and after training.
+claim already holds (docs/experiments.md; margins measured on 50 seeds). Their values come
+first: the grader replays every run itself (the reference experiment, i.e. ``mlp.train`` from
+the contract's start, ``judge.replayed``) and the returned data, start, every recorded loss
+and the trained parameters must be that run's; those correctness checks carry most of the
+points, and each experiment's verifier (the same comparison) is what lets a claim check
+count (``judge.verifier``): untrained, cut-short, padded or made-up runs earn nothing of the
+experiment. The claims are then measured by the grader on the returned parameters: dead
+units with its own forward pass on fresh circles of its own, exact zero gradients with the
+reference ``mlp`` and by moving the dead unit's parameters (and per-input gradients that are
+zeros only where they must be: a live unit's control run), bit-identity of the dead unit's
+parameters before and after training.
 """
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ import numpy as np
 import pytest
 
 from autograder import judge
-from autograder.config import EXPERIMENT_TIMEOUT
 from autograder.judge import Fail
 from autograder.reference import function as _reference
 from autograder.reference import module as _reference_module
@@ -43,23 +46,21 @@ POINTS = {
     "dead_fraction.per_unit": 0.5,         # correctness: every unit weighs the same
     "dead_fraction.random": 0.5,           # correctness: seeded random networks
     "dead_fraction.errors": 0.25,          # correctness: ValueError without a hidden layer
-    # dead_unit_experiment
-    "dead_unit_experiment.start": 0.5,     # experiment: the contract's data and start, bias pushed
-    "dead_unit_experiment.zero_grad": 1.5, # experiment: exactly zero gradient on every input
-    "dead_unit_experiment.stays_dead": 1.5,  # experiment: bit-identical after training; the rest learned
+    # dead_unit_experiment: the run's values (replayed by the grader) carry most of the points
+    "dead_unit_experiment.trained": 2.0,   # correctness: the contract's data and start (bias
+                                           # pushed), every recorded loss and the end, replayed
+    "dead_unit_experiment.grads": 0.5,     # correctness: per-input gradients, also of a live unit
+    "dead_unit_experiment.zero_grad": 1.0, # experiment: exactly zero gradient on every input
+    "dead_unit_experiment.stays_dead": 1.0,  # experiment: bit-identical after training; the rest learned
     # lr_sweep
-    "lr_sweep.trained": 1.0,               # experiment: one start, every lr really trained
+    "lr_sweep.trained": 2.0,               # correctness: one start, every lr's whole run replayed
     "lr_sweep.claim": 1.5,                 # experiment: more dead units at a higher lr (fresh circles)
-    "lr_sweep.figure": 0.25,               # experiment: dying_figure renders
     # relu_vs_leaky
-    "relu_vs_leaky.trained": 1.0,          # experiment: both trained from one start at lr
-    "relu_vs_leaky.relu_dead": 1.0,        # experiment: ReLU units die and get zero gradient
-    "relu_vs_leaky.leaky_alive": 1.0,      # experiment: every leaky unit still gets gradient
+    "relu_vs_leaky.trained": 2.0,          # correctness: both whole runs replayed
+    "relu_vs_leaky.relu_dead": 0.75,       # experiment: ReLU units die and get zero gradient
+    "relu_vs_leaky.leaky_alive": 0.75,     # experiment: every leaky unit still gets gradient
 }
 
-
-def points(check):
-    return POINTS[check]
 
 
 def _seeds(key: str, n: int = 2) -> tuple[int, ...]:
@@ -115,10 +116,12 @@ def _fresh():
 # dead_units
 # =========================================================================================
 
-def _dead_units(sub, x, W, b):
-    what = judge.call_text("dead_units", x, W, b)
-    r = judge.call(sub, MODULE, "dead_units", x, W, b)
-    got = judge.as_array(judge.returned(r, what), what)
+@judge.verifier(MODULE, "dead_units")
+def _verify_dead_units(got, args, kwargs):
+    """The mask against the reference's (bit for bit: it is a comparison with 0)."""
+    x, W, b = args
+    what = judge.call_text("dead_units", *args)
+    got = judge.as_array(got, what)
     with np.errstate(invalid="ignore"):
         expected = _reference(MODULE, "dead_units")(x, W, b)
     if got.shape != expected.shape:
@@ -139,7 +142,13 @@ def _dead_units(sub, x, W, b):
     return got
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_units.values"), public=True,
+def _dead_units(sub, x, W, b):
+    what = judge.call_text("dead_units", x, W, b)
+    return _verify_dead_units(judge.returned(judge.call(sub, MODULE, "dead_units", x, W, b), what),
+                              (x, W, b), {})
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["dead_units.values"], public=True,
                    function="dead_units", name="dead_units: <= 0 on every row, by hand")
 def test_dead_units_values(sub):
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -148,7 +157,7 @@ def test_dead_units_values(sub):
     _dead_units(sub, x, W, b)
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_units.random"), function="dead_units",
+@pytest.mark.check(kind="correctness", points=POINTS["dead_units.random"], function="dead_units",
                    name="dead_units: a seeded random layer with some dead units")
 def test_dead_units_random(sub):
     g = judge.rng("dying_relu.dead_units.random")
@@ -158,17 +167,17 @@ def test_dead_units_random(sub):
     _dead_units(sub, x, W, b)
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_units.edges"), function="dead_units",
+@pytest.mark.check(kind="correctness", points=POINTS["dead_units.edges"], function="dead_units",
                    name="dead_units: no rows (all dead), one row, NaN keeps a unit alive")
 def test_dead_units_edges(sub):
     W = np.array([[1.0, -1.0, 2.0], [0.5, 0.5, -1.0]])
     b = np.array([0.0, -1.0, 0.25])
-    judge.all_of(lambda: _dead_units(sub, np.zeros((0, 2)), W, b),
-                 lambda: _dead_units(sub, np.array([[1.0, -2.0]]), W, b),
-                 lambda: _dead_units(sub, np.array([[np.nan, -5.0], [-1.0, -1.0]]), W, b))
+    # One part: all dead (no rows) and none dead (the NaN row) are constants' answers.
+    for x in (np.zeros((0, 2)), np.array([[1.0, -2.0]]), np.array([[np.nan, -5.0], [-1.0, -1.0]])):
+        _dead_units(sub, x, W, b)
 
 
-@pytest.mark.check(kind="behaviour", points=points("dead_units.no_gradient"),
+@pytest.mark.check(kind="behaviour", points=POINTS["dead_units.no_gradient"],
                    function="dead_units",
                    name="dead_units: the units it calls dead get exactly zero gradient, the others not")
 def test_dead_units_no_gradient(sub):
@@ -203,27 +212,39 @@ def _hand_network():
     return x, weights, biases
 
 
-def _fraction(sub, x, weights, biases, hint=""):
-    what = judge.call_text("dead_fraction", x, weights, biases)
-    got = judge.returned(judge.call(sub, MODULE, "dead_fraction", x, weights, biases), what)
+HINT_FRACTION = ("dead hidden units / all hidden units, over every layer but the last, each "
+                 "layer fed the ReLU output of the one before.")
+
+
+def _check_fraction(got, args, hint):
+    what = judge.call_text("dead_fraction", *args)
     if isinstance(got, np.ndarray) and got.ndim == 0:
         got = got[()]
     if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.number)):
         raise Fail(f"{what} returned {judge.short(got, 80)}, expected a number (a Python float).")
-    expected = float(np.mean(_own_dead(x, weights, biases)))
+    expected = float(np.mean(_own_dead(*args)))
     if not np.isclose(float(got), expected, rtol=0, atol=1e-12):
-        raise Fail(f"{what} returned {float(got)!r}, expected {expected!r}.\nHint: "
-                   + (hint or "dead hidden units / all hidden units, over every layer but the "
-                      "last, each layer fed the ReLU output of the one before."))
+        raise Fail(f"{what} returned {float(got)!r}, expected {expected!r}.\nHint: {hint}")
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_fraction.values"), public=True,
+@judge.verifier(MODULE, "dead_fraction")
+def _verify_dead_fraction(got, args, kwargs):
+    _check_fraction(got, args, HINT_FRACTION)
+
+
+def _fraction(sub, x, weights, biases, hint=""):
+    what = judge.call_text("dead_fraction", x, weights, biases)
+    got = judge.returned(judge.call(sub, MODULE, "dead_fraction", x, weights, biases), what)
+    _check_fraction(got, (x, weights, biases), hint or HINT_FRACTION)
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.values"], public=True,
                    function="dead_fraction", name="dead_fraction: a small network by hand")
 def test_dead_fraction_values(sub):
     _fraction(sub, *_hand_network())
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_fraction.relu_fed"),
+@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.relu_fed"],
                    function="dead_fraction",
                    name="dead_fraction: each layer is fed the ReLU output of the one before")
 def test_dead_fraction_relu_fed(sub):
@@ -234,7 +255,7 @@ def test_dead_fraction_relu_fed(sub):
               "feed each layer h = np.maximum(h @ W + b, 0), not the pre-activation.")
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_fraction.hidden_only"),
+@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.hidden_only"],
                    function="dead_fraction",
                    name="dead_fraction: the output layer has no ReLU and does not count")
 def test_dead_fraction_hidden_only(sub):
@@ -246,7 +267,7 @@ def test_dead_fraction_hidden_only(sub):
               "output layer has no ReLU, so its units can't die).")
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_fraction.per_unit"),
+@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.per_unit"],
                    function="dead_fraction",
                    name="dead_fraction: every hidden unit weighs the same, whatever its layer's width")
 def test_dead_fraction_per_unit(sub):
@@ -259,7 +280,7 @@ def test_dead_fraction_per_unit(sub):
               "of all hidden layers, then take the mean.")
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_fraction.random"),
+@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.random"],
                    function="dead_fraction", name="dead_fraction: seeded random deep networks")
 def test_dead_fraction_random(sub):
     g = judge.rng("dying_relu.dead_fraction.random")
@@ -273,7 +294,7 @@ def test_dead_fraction_random(sub):
     judge.all_of(lambda: part((2, 32, 32, 1)), lambda: part((3, 10, 7, 12, 2)))
 
 
-@pytest.mark.check(kind="correctness", points=points("dead_fraction.errors"),
+@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.errors"],
                    function="dead_fraction",
                    name="dead_fraction: ValueError for a network with no hidden layer")
 def test_dead_fraction_errors(sub):
@@ -285,7 +306,7 @@ def test_dead_fraction_errors(sub):
 
 
 # =========================================================================================
-# Shared: the result of a training experiment, checked against the contract
+# Shared: the result of a training experiment, checked against the contract and replayed
 # =========================================================================================
 
 def _params(value, what):
@@ -305,6 +326,8 @@ def _params(value, what):
 
 
 def _data(res, what, seed):
+    if not isinstance(res, dict):
+        raise Fail(f"{what} returned {judge.short(res, 80)}, expected a dict.")
     x = judge.float_array(judge.entry(res, ("x",), what), what + '["x"]', (N_POINTS, 2))
     y = judge.float_array(judge.entry(res, ("y",), what), what + '["y"]', (N_POINTS,))
     x_ref, y_ref = _reference("datasets", "make_circles")(N_POINTS, seed=seed)
@@ -322,93 +345,113 @@ def _loss(x, y, w, b, name="relu"):
         return mlp.loss_and_grads(x, y, w, b, *mlp.ACTIVATIONS[name])
 
 
-def _check_training(what, x, y, w, b, losses, start, lr, name="relu", label="", end=True):
-    """``Fail`` unless ``losses`` is the curve of ``mlp.train`` from ``start`` at ``lr`` and
-    (w, b) are the parameters it ended at: the first two losses are recomputed from the
-    start, the last against the returned parameters (when ``end``), and the parameters
-    must have moved."""
-    w0, b0 = start
-    label = label or "the network's"
-    loss0, gw, gb = _loss(x, y, w0, b0, name)
-    if not np.isclose(losses[0], loss0, rtol=1e-9, atol=1e-12):
-        raise Fail(f"{what}: {label} losses[0] is {losses[0]!r}, but the loss of the contract's "
-                   f"starting parameters (recomputed by the grader) is {loss0!r}: training did not "
-                   "start there, or the losses are not its own.\nHint: start from the given "
-                   "init_params(...) and train with mlp.train; return the losses it records.")
-    if len(losses) > 1:
-        loss1 = _loss(x, y, [p - lr * g for p, g in zip(w0, gw)],
-                      [p - lr * g for p, g in zip(b0, gb)], name)[0]
-        if not np.isclose(losses[1], loss1, rtol=1e-7, atol=1e-12):
-            raise Fail(f"{what}: {label} losses[1] is {losses[1]!r}, but one gradient step at "
-                       f"lr = {lr:g} from the start gives loss {loss1!r} (recomputed by the "
-                       f"grader): this is not {name} gradient descent at that learning rate.\n"
-                       "Hint: pass the experiment's lr on to mlp.train (its own default is 0.1), "
-                       f"and train with ACTIVATIONS[\"{name}\"] from the contract's start.")
-    if all(np.array_equal(p, q) for p, q in zip(w + b, w0 + b0)):
-        raise Fail(f"{what}: {label} returned parameters are the starting ones: it was not "
-                   "trained (or the trained parameters were not returned).")
-    if end:
-        final = _loss(x, y, w, b, name)[0]
-        if not (np.isfinite(final) and abs(final - losses[-1]) <= 0.05 * abs(losses[-1]) + 1e-3):
-            raise Fail(f"{what}: {label} returned parameters have loss {final:.4g} (recomputed by "
-                       f"the grader), but the last recorded loss is {losses[-1]:.4g}: they are not "
-                       "the parameters training ended at.\nHint: return what mlp.train returns.")
-
-
 # =========================================================================================
 # dead_unit_experiment
 # =========================================================================================
 
-def _dead_run(sub, i):
-    seed, unit, bias = DEAD_SEEDS[i], DEAD_UNITS[i], DEAD_BIASES[i]
-    kwargs = dict(seed=seed, unit=unit, bias=bias, **DEAD_KW)
+# The grader's two runs (a pushed, dead unit), and a control whose unit is alive: there the
+# per-input gradients are not zero, so only computed gradients match both.
+DEAD_CALLS = tuple(dict(seed=s, unit=u, bias=b, **DEAD_KW)
+                   for s, u, b in zip(DEAD_SEEDS, DEAD_UNITS, DEAD_BIASES))
+LIVE_CALL = dict(seed=DEAD_SEEDS[0], unit=DEAD_UNITS[0], bias=0.5, lr=DEAD_KW["lr"], steps=2)
+
+
+def _dead_result(res, kwargs):
+    """The returned run, its form checked: (what, x, y, before, after, losses)."""
     what = judge.call_text("dead_unit_experiment", **kwargs)
-    res = judge.returned(judge.run(sub, MODULE, "dead_unit_experiment", **kwargs), what)
-    x, y = _data(res, what, seed)
+    x, y = _data(res, what, kwargs["seed"])
+    if judge.entry(res, ("unit",), what) != kwargs["unit"]:
+        raise Fail(f'{what}["unit"] is {judge.short(res["unit"], 30)}, expected {kwargs["unit"]}.')
     before = tuple(_params(judge.entry(res, (k,), what), f'{what}["{k}"]')
                    for k in ("weights_before", "biases_before"))
     after = tuple(_params(judge.entry(res, (k,), what), f'{what}["{k}"]')
                   for k in ("weights_after", "biases_after"))
     losses = judge.float_array(judge.entry(res, ("losses",), what), what + '["losses"]',
-                               (DEAD_KW["steps"],), finite=False)
-    return what, res, x, y, before, after, losses, unit, bias, seed
+                               (kwargs["steps"],), finite=False)
+    return what, x, y, before, after, losses
 
 
-@pytest.mark.check(kind="experiment", points=points("dead_unit_experiment.start"),
+def _dead_start(res, kwargs):
+    what, x, y, (w0, b0), after, losses = _dead_result(res, kwargs)
+    seed, unit, bias = kwargs["seed"], kwargs["unit"], kwargs["bias"]
+    w_ref, b_ref = _mlp().init_params(SIZES, seed=seed)
+    b_ref[0][unit] = bias
+    for got, want, name in ((w0, w_ref, "weights_before"), (b0, b_ref, "biases_before")):
+        for layer, (g, r) in enumerate(zip(got, want)):
+            if not np.array_equal(g, r):
+                raise Fail(f'{what}["{name}"][{layer}] is not init_params(SIZES, seed={seed}) '
+                           f"with biases[0][{unit}] = {bias}.\nHint: keep the given start and "
+                           "push only that unit's bias (before training).")
+
+
+def _dead_trained(res, kwargs):
+    what, x, y, before, (w1, b1), losses = _dead_result(res, kwargs)
+    ref = judge.replayed(MODULE, "dead_unit_experiment", **kwargs)
+    judge.expect_trained(what, "the network's", losses, w1, b1,
+                         (ref["weights_after"], ref["biases_after"], ref["losses"]),
+                         lr=kwargs["lr"], activation="relu")
+
+
+def _dead_grads(res, kwargs):
+    what = judge.call_text("dead_unit_experiment", **kwargs)
+    ref = judge.replayed(MODULE, "dead_unit_experiment", **kwargs)
+    for key, shape in (("grad_w", (N_POINTS, 2)), ("grad_b", (N_POINTS,))):
+        got = judge.float_array(judge.entry(res, (key,), what), f'{what}["{key}"]', shape)
+        judge.expect_close(got, ref[key], f'{what}["{key}"]', rtol=1e-7, atol=1e-12,
+                           hint="row i is the gradient of the loss on input i alone "
+                                "(mlp.loss_and_grads on x[i:i + 1], y[i:i + 1]) with respect to "
+                                "W_0[:, unit] and b_0[unit], at the start, after the push.")
+
+
+@judge.verifier(MODULE, "dead_unit_experiment")
+def _verify_dead_unit_experiment(res, args, kwargs):
+    """The run the grader replays: data, start, every loss, the end, the per-input gradients."""
+    for part in (_dead_start, _dead_trained, _dead_grads):
+        part(res, kwargs)
+
+
+def _dead_run(sub, kwargs):
+    what = judge.call_text("dead_unit_experiment", **kwargs)
+    return judge.returned(judge.run(sub, MODULE, "dead_unit_experiment", **kwargs), what)
+
+
+def _each_dead_call(sub, check, calls=DEAD_CALLS):
+    judge.all_of(*[lambda kw=kw: check(_dead_run(sub, kw), kw) for kw in calls])
+
+
+def _all_dead_calls(sub, check, calls):
+    """``check`` on every call, all or nothing (a dead unit's zeros are right only there)."""
+    for kw in calls:
+        check(_dead_run(sub, kw), kw)
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["dead_unit_experiment.trained"],
                    function="dead_unit_experiment",
-                   name="dead_unit_experiment: the contract's data and start, one bias pushed down")
-def test_dead_unit_experiment_start(sub):
-    def part(i):
-        what, res, x, y, (w0, b0), after, losses, unit, bias, seed = _dead_run(sub, i)
-        w_ref, b_ref = _mlp().init_params(SIZES, seed=seed)
-        b_ref[0][unit] = bias
-        for got, want, name in ((w0, w_ref, "weights_before"), (b0, b_ref, "biases_before")):
-            for layer, (g, r) in enumerate(zip(got, want)):
-                if not np.array_equal(g, r):
-                    raise Fail(f'{what}["{name}"][{layer}] is not init_params(SIZES, seed={seed}) '
-                               f"with biases[0][{unit}] = {bias}.\nHint: keep the given start and "
-                               "push only that unit's bias (before training).")
-        if judge.entry(res, ("unit",), what) != unit:
-            raise Fail(f'{what}["unit"] is {judge.short(res["unit"], 30)}, expected {unit}.')
-
-    judge.all_of(lambda: part(0), lambda: part(1))
+                   name="dead_unit_experiment: the contract's start (one bias pushed down); every recorded loss and the trained network replayed")
+def test_dead_unit_experiment_trained(sub):
+    _each_dead_call(sub, lambda res, kw: (_dead_start(res, kw), _dead_trained(res, kw)))
 
 
-@pytest.mark.check(kind="experiment", points=points("dead_unit_experiment.zero_grad"),
+@pytest.mark.check(kind="correctness", points=POINTS["dead_unit_experiment.grads"],
+                   function="dead_unit_experiment",
+                   name="dead_unit_experiment: per-input gradients, for a dead unit and a live one")
+def test_dead_unit_experiment_grads(sub):
+    _all_dead_calls(sub, _dead_grads, (LIVE_CALL,) + DEAD_CALLS)
+
+
+@pytest.mark.check(kind="experiment", points=POINTS["dead_unit_experiment.zero_grad"],
                    function="dead_unit_experiment",
                    name="dead_unit_experiment: the pushed unit gets exactly zero gradient on every input")
 def test_dead_unit_experiment_zero_grad(sub):
     mlp = _mlp()
     relu = mlp.ACTIVATIONS["relu"][0]
+    _dead_run(sub, LIVE_CALL)   # its gradients are not zero: verified with the dead runs
 
-    def part(i):
-        what, res, x, y, (w0, b0), after, losses, unit, bias, seed = _dead_run(sub, i)
-        grad_w = judge.float_array(judge.entry(res, ("grad_w",), what), what + '["grad_w"]',
-                                   (N_POINTS, 2))
-        grad_b = judge.float_array(judge.entry(res, ("grad_b",), what), what + '["grad_b"]',
-                                   (N_POINTS,))
-        # The grader's own evidence first: the unit is negative on every input, and moving
-        # its parameters changes nothing the network computes.
+    def part(kwargs):
+        res, unit = _dead_run(sub, kwargs), kwargs["unit"]
+        what, x, y, (w0, b0), after, losses = _dead_result(res, kwargs)
+        # The grader's own evidence: the unit is negative on every input, and moving its
+        # parameters changes nothing the network computes.
         fresh = _fresh()[0]
         for data, where in ((x, "the training inputs"), (fresh, f"{FRESH[0]} fresh circle points")):
             a = data @ w0[0][:, unit] + b0[0][unit]
@@ -423,6 +466,8 @@ def test_dead_unit_experiment_zero_grad(sub):
         if not np.array_equal(mlp.forward(x, w0, b0, relu)[0], mlp.forward(x, moved_w, moved_b, relu)[0]):
             raise Fail(f"{what}: moving the unit's weights and bias changes the network's output, "
                        "so its gradient can't be zero.")
+        grad_w = judge.float_array(res["grad_w"], what + '["grad_w"]', (N_POINTS, 2))
+        grad_b = judge.float_array(res["grad_b"], what + '["grad_b"]', (N_POINTS,))
         rows = int(np.count_nonzero(grad_w.any(axis=1) | (grad_b != 0)))
         if rows:
             raise Fail(f'{what}: "grad_w" / "grad_b" are non-zero on {rows} of the {N_POINTS} '
@@ -431,16 +476,16 @@ def test_dead_unit_experiment_zero_grad(sub):
                        "gradient is exactly 0.\nHint: the gradient of the loss on input i alone "
                        f"with respect to W_0[:, unit] and b_0[unit], at the start. {HINT_DEAD}.")
 
-    judge.all_of(lambda: part(0), lambda: part(1))
+    judge.all_of(*[lambda kw=kw: part(kw) for kw in DEAD_CALLS])
 
 
-@pytest.mark.check(kind="experiment", points=points("dead_unit_experiment.stays_dead"),
+@pytest.mark.check(kind="experiment", points=POINTS["dead_unit_experiment.stays_dead"],
                    function="dead_unit_experiment",
                    name="dead_unit_experiment: the dead unit is bit-identical after training, the rest learned")
 def test_dead_unit_experiment_stays_dead(sub):
-    def part(i):
-        what, res, x, y, (w0, b0), (w1, b1), losses, unit, bias, seed = _dead_run(sub, i)
-        _check_training(what, x, y, w1, b1, losses, (w0, b0), DEAD_KW["lr"])
+    def part(kwargs):
+        unit = kwargs["unit"]
+        what, x, y, (w0, b0), (w1, b1), losses = _dead_result(_dead_run(sub, kwargs), kwargs)
         if not (np.array_equal(w1[0][:, unit], w0[0][:, unit]) and b1[0][unit] == b0[0][unit]):
             raise Fail(f"{what}: after training, the dead unit's weights W_0[:, {unit}] = "
                        f"{judge.short(w1[0][:, unit])} and bias {b1[0][unit]!r} are not bit for bit "
@@ -455,31 +500,30 @@ def test_dead_unit_experiment_stays_dead(sub):
                        "first-layer units kept their weights.\nHint: train the whole network; only "
                        "the dead unit is stuck.")
 
-    judge.all_of(lambda: part(0), lambda: part(1))
+    judge.all_of(*[lambda kw=kw: part(kw) for kw in DEAD_CALLS])
 
 
 # =========================================================================================
 # lr_sweep
 # =========================================================================================
 
-def _sweep_call(sub, i):
-    kwargs = dict(lrs=SWEEP_LRS, seed=SWEEP_SEEDS[i], bias_init=SWEEP_BIAS[i], steps=SWEEP_STEPS)
+SWEEP_CALLS = tuple(dict(lrs=SWEEP_LRS, seed=s, bias_init=b, steps=SWEEP_STEPS)
+                    for s, b in zip(SWEEP_SEEDS, SWEEP_BIAS))
+
+
+def _sweep_run(sub, kwargs):
     what = judge.call_text("lr_sweep", **kwargs)
-    return what, judge.returned(judge.run(sub, MODULE, "lr_sweep", **kwargs), what)
+    return judge.returned(judge.run(sub, MODULE, "lr_sweep", **kwargs), what)
 
 
-def _sweep_result(sub, i):
-    return _sweep_call(sub, i)[1]
-
-
-def _sweep(sub, i):
-    seed, bias_init = SWEEP_SEEDS[i], SWEEP_BIAS[i]
-    what, res = _sweep_call(sub, i)
-    x, y = _data(res, what, seed)
+def _sweep(res, kwargs):
+    """The returned sweep, its form checked: (what, x, y, [(w, b) per lr], losses)."""
+    what = judge.call_text("lr_sweep", **kwargs)
+    x, y = _data(res, what, kwargs["seed"])
     lrs = judge.float_array(judge.entry(res, ("lrs",), what), what + '["lrs"]', (len(SWEEP_LRS),))
-    if not np.array_equal(lrs, SWEEP_LRS):
-        raise Fail(f'{what}["lrs"] is {judge.short(lrs)}, expected {SWEEP_LRS}, in the given order.')
-    k = len(SWEEP_LRS)
+    if not np.array_equal(lrs, kwargs["lrs"]):
+        raise Fail(f'{what}["lrs"] is {judge.short(lrs)}, expected {kwargs["lrs"]}, in the given order.')
+    k = len(kwargs["lrs"])
     nets = []
     for key in ("weights", "biases"):
         sets = judge.entry(res, (key,), what)
@@ -488,33 +532,35 @@ def _sweep(sub, i):
                        f"rate, got {judge.short(sets, 60)}.")
         nets.append([_params(s, f'{what}["{key}"][{j}]') for j, s in enumerate(sets)])
     losses = judge.float_array(judge.entry(res, ("losses",), what), what + '["losses"]',
-                               (k, SWEEP_STEPS), finite=False)
-    return what, x, y, list(zip(*nets)), losses, seed, bias_init
+                               (k, kwargs["steps"]), finite=False)
+    return what, x, y, list(zip(*nets)), losses
 
 
-def _sweep_trained(sub, i):
-    what, x, y, nets, losses, seed, bias_init = _sweep(sub, i)
-    start = _mlp().init_params(SIZES, seed=seed, bias_init=bias_init)
-    for j, ((w, b), lr) in enumerate(zip(nets, SWEEP_LRS)):
-        # The end of a run at lr = 10 or 1 can jump; the smallest lr's run is smooth.
-        _check_training(what, x, y, w, b, losses[j], start, lr, label=f"run {j} (lr = {lr:g})",
-                        end=lr == min(SWEEP_LRS))
+@judge.verifier(MODULE, "lr_sweep")
+def _verify_lr_sweep(res, args, kwargs):
+    """Every learning rate's whole run, replayed from the one start."""
+    what, x, y, nets, losses = _sweep(res, kwargs)
+    ref = judge.replayed(MODULE, "lr_sweep", **kwargs)
+    for j, ((w, b), lr) in enumerate(zip(nets, kwargs["lrs"])):
+        judge.expect_trained(what, f"run {j}'s (lr = {lr:g})", losses[j], w, b,
+                             (ref["weights"][j], ref["biases"][j], ref["losses"][j]),
+                             lr=lr, activation="relu")
 
 
-@pytest.mark.check(kind="experiment", points=points("lr_sweep.trained"), function="lr_sweep",
-                   name="lr_sweep: one start, each network really trained at its own learning rate")
+@pytest.mark.check(kind="correctness", points=POINTS["lr_sweep.trained"], function="lr_sweep",
+                   name="lr_sweep: one start, each network's whole run replayed at its own learning rate")
 def test_lr_sweep_trained(sub):
-    judge.all_of(lambda: _sweep_trained(sub, 0), lambda: _sweep_trained(sub, 1))
+    judge.all_of(*[lambda kw=kw: _verify_lr_sweep(_sweep_run(sub, kw), (), kw)
+                   for kw in SWEEP_CALLS])
 
 
-@pytest.mark.check(kind="experiment", points=points("lr_sweep.claim"), function="lr_sweep",
+@pytest.mark.check(kind="experiment", points=POINTS["lr_sweep.claim"], function="lr_sweep",
                    name="lr_sweep: more than half the units die at lr = 10, few at lr <= 1 (fresh circles)")
 def test_lr_sweep_claim(sub):
     fresh = _fresh()[0]
 
-    def part(i):
-        what, x, y, nets, losses, seed, bias_init = _sweep(sub, i)
-        judge.verified_first(lambda: _sweep_trained(sub, i), what)
+    def part(kwargs):
+        what, x, y, nets, losses = _sweep(_sweep_run(sub, kwargs), kwargs)
         dead = [float(np.mean(_own_dead(fresh, w, b))) for w, b in nets]
         table = ", ".join(f"lr {lr:g}: {d:.2f}" for lr, d in zip(SWEEP_LRS, dead))
         high = dead[SWEEP_LRS.index(max(SWEEP_LRS))]
@@ -525,78 +571,61 @@ def test_lr_sweep_claim(sub):
                        f"at least {HIGH_AT_LEAST} at lr 10, at most {LOW_AT_MOST} at lr <= 1, and a "
                        f"gap of at least {GAP_AT_LEAST}.\nHint: {HINT_LR}.")
 
-    judge.all_of(lambda: part(0), lambda: part(1))
-
-
-@pytest.mark.check(kind="experiment", points=points("lr_sweep.figure"), function="lr_sweep",
-                   name="lr_sweep: dying_figure draws the sweep and ReLU against leaky ReLU")
-def test_lr_sweep_figure(sub, figures):
-    # Drawn from the results the grader already has (both bias inits, and ReLU against
-    # leaky ReLU): training every network again only to draw it would cost most of this
-    # module's grading time.
-    sweeps = [_sweep_result(sub, i) for i in range(len(SWEEP_SEEDS))]
-    leaky = _leaky_result(sub, 0)
-    what = judge.call_text("dying_figure", SWEEP_SEEDS[0], sweeps="<the lr_sweep results>",
-                           leaky="<the relu_vs_leaky result>")
-    fig = judge.returned(sub.call(MODULE, "dying_figure", SWEEP_SEEDS[0],
-                                  kwargs={"sweeps": sweeps, "leaky": leaky},
-                                  timeout=EXPERIMENT_TIMEOUT), what)
-    figures["dying_relu.png"] = judge.figure_png(fig, what, 2)
+    judge.all_of(*[lambda kw=kw: part(kw) for kw in SWEEP_CALLS])
 
 
 # =========================================================================================
 # relu_vs_leaky
 # =========================================================================================
 
-def _leaky_call(sub, i):
-    kwargs = dict(seed=LEAKY_SEEDS[i], **LEAKY_KW)
+LEAKY_CALLS = tuple(dict(seed=s, **LEAKY_KW) for s in LEAKY_SEEDS)
+NETS = ("relu", "leaky_relu")
+
+
+def _leaky_run(sub, kwargs):
     what = judge.call_text("relu_vs_leaky", **kwargs)
-    return what, judge.returned(judge.run(sub, MODULE, "relu_vs_leaky", **kwargs), what)
+    return judge.returned(judge.run(sub, MODULE, "relu_vs_leaky", **kwargs), what)
 
 
-def _leaky_result(sub, i):
-    return _leaky_call(sub, i)[1]
-
-
-def _leaky(sub, i):
-    seed = LEAKY_SEEDS[i]
-    what, res = _leaky_call(sub, i)
-    x, y = _data(res, what, seed)
+def _leaky(res, kwargs):
+    """The returned pair of runs, their form checked: (what, x, y, {name: (w, b, losses)})."""
+    what = judge.call_text("relu_vs_leaky", **kwargs)
+    x, y = _data(res, what, kwargs["seed"])
     nets = {}
-    for name in ("relu", "leaky_relu"):
+    for name in NETS:
         w = _params(judge.entry(res, (name, "weights"), what), f'{what}["{name}"]["weights"]')
         b = _params(judge.entry(res, (name, "biases"), what), f'{what}["{name}"]["biases"]')
         losses = judge.float_array(judge.entry(res, (name, "losses"), what),
-                                   f'{what}["{name}"]["losses"]', (LEAKY_KW["steps"],), finite=False)
+                                   f'{what}["{name}"]["losses"]', (kwargs["steps"],), finite=False)
         nets[name] = (w, b, losses)
-    return what, x, y, nets, seed
+    return what, x, y, nets
 
 
-def _leaky_trained(sub, i):
-    what, x, y, nets, seed = _leaky(sub, i)
-    start = _mlp().init_params(SIZES, seed=seed)
-    for name, (w, b, losses) in nets.items():
-        _check_training(what, x, y, w, b, losses, start, LEAKY_KW["lr"], name=name,
-                        label=f'the "{name}" network\'s', end=False)
+@judge.verifier(MODULE, "relu_vs_leaky")
+def _verify_relu_vs_leaky(res, args, kwargs):
+    """Both whole runs, replayed from the one start."""
+    what, x, y, nets = _leaky(res, kwargs)
+    judge.expect_networks_trained(what, nets, judge.replayed(MODULE, "relu_vs_leaky", **kwargs),
+                                  lr=kwargs["lr"])
 
 
-@pytest.mark.check(kind="experiment", points=points("relu_vs_leaky.trained"),
+@pytest.mark.check(kind="correctness", points=POINTS["relu_vs_leaky.trained"],
                    function="relu_vs_leaky",
-                   name="relu_vs_leaky: both networks trained from one start at the same learning rate")
+                   name="relu_vs_leaky: both networks' whole runs replayed from one start at one learning rate")
 def test_relu_vs_leaky_trained(sub):
-    judge.all_of(lambda: _leaky_trained(sub, 0), lambda: _leaky_trained(sub, 1))
+    judge.all_of(*[lambda kw=kw: _verify_relu_vs_leaky(_leaky_run(sub, kw), (), kw)
+                   for kw in LEAKY_CALLS])
 
 
-@pytest.mark.check(kind="experiment", points=points("relu_vs_leaky.relu_dead"),
+@pytest.mark.check(kind="experiment", points=POINTS["relu_vs_leaky.relu_dead"],
                    function="relu_vs_leaky",
                    name="relu_vs_leaky: at a high learning rate many ReLU units die and get no gradient")
 def test_relu_vs_leaky_relu_dead(sub):
     zero_gradient_units = _reference(MODULE, "zero_gradient_units")
     fresh = _fresh()[0]
 
-    def part(i):
-        what, x, y, nets, seed = _leaky(sub, i)
-        judge.verified_first(lambda: _leaky_trained(sub, i), what)
+    def part(kwargs):
+        what, x, y, nets = _leaky(_leaky_run(sub, kwargs), kwargs)
         w, b, _ = nets["relu"]
         dead_train, dead_fresh = _own_dead(x, w, b), _own_dead(fresh, w, b)
         if min(dead_train.mean(), dead_fresh.mean()) < RELU_DEAD_AT_LEAST:
@@ -610,18 +639,17 @@ def test_relu_vs_leaky_relu_dead(sub):
             raise Fail(f'{what}: some units of the "relu" network are dead on the training inputs '
                        "but still get gradient: the returned parameters are not a ReLU network's.")
 
-    judge.all_of(lambda: part(0), lambda: part(1))
+    judge.all_of(*[lambda kw=kw: part(kw) for kw in LEAKY_CALLS])
 
 
-@pytest.mark.check(kind="experiment", points=points("relu_vs_leaky.leaky_alive"),
+@pytest.mark.check(kind="experiment", points=POINTS["relu_vs_leaky.leaky_alive"],
                    function="relu_vs_leaky",
                    name="relu_vs_leaky: every leaky ReLU unit still gets gradient")
 def test_relu_vs_leaky_leaky_alive(sub):
     zero_gradient_units = _reference(MODULE, "zero_gradient_units")
 
-    def part(i):
-        what, x, y, nets, seed = _leaky(sub, i)
-        judge.verified_first(lambda: _leaky_trained(sub, i), what)
+    def part(kwargs):
+        what, x, y, nets = _leaky(_leaky_run(sub, kwargs), kwargs)
         w, b, _ = nets["leaky_relu"]
         if not all(np.isfinite(p).all() for p in w + b):
             raise Fail(f'{what}: the "leaky_relu" network\'s parameters are not finite: its '
@@ -637,4 +665,26 @@ def test_relu_vs_leaky_leaky_alive(sub):
                        "a < 0, so a unit can't die, even when (like "
                        f"{negative:.0%} of these) it is negative on every input.")
 
-    judge.all_of(lambda: part(0), lambda: part(1))
+    judge.all_of(*[lambda kw=kw: part(kw) for kw in LEAKY_CALLS])
+
+
+@judge.figure("dying_relu.png")
+def _draw_dying(ran):
+    """dying_figure (given) of the grader's verified sweeps and first ReLU-against-leaky run,
+    from their validated arrays."""
+    sweeps = []
+    for kwargs in SWEEP_CALLS:
+        res = ran(MODULE, "lr_sweep", **kwargs)
+        _verify_lr_sweep(res, (), kwargs)
+        what, x, y, nets, losses = _sweep(res, kwargs)
+        sweeps.append({"x": x, "y": y, "seed": kwargs["seed"], "lrs": np.array(kwargs["lrs"]),
+                       "bias_init": kwargs["bias_init"], "weights": [w for w, _ in nets],
+                       "biases": [b for _, b in nets], "losses": losses})
+    kwargs = LEAKY_CALLS[0]
+    res = ran(MODULE, "relu_vs_leaky", **kwargs)
+    _verify_relu_vs_leaky(res, (), kwargs)
+    what, x, y, nets = _leaky(res, kwargs)
+    leaky = {"x": x, "y": y, "seed": kwargs["seed"], "lr": kwargs["lr"],
+             **{name: {"weights": w, "biases": b, "losses": losses}
+                for name, (w, b, losses) in nets.items()}}
+    return _reference_module(MODULE).dying_figure(kwargs["seed"], sweeps=sweeps, leaky=leaky)

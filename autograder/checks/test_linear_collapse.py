@@ -8,11 +8,16 @@ against the reference on the grader's seeded stacks, and by the lecture's proper
 the approximation from what ``step_approximation`` returns with its own ramp and measures
 the error against the interpolation bound, for a growing number of steps.
 
+Every function's values are checked against the reference first, and the verifier of each
+(``judge.verifier``, the same comparison) is what lets its behaviour and experiment checks
+count: a property earns nothing on wrong values.
+
 ``circles_experiment`` is verified, not self-reported (SPEC.md): it is called with seeds
-only the grader knows; the grader checks that the data and the starting point are the
-contract's, that the loss curves are those of real training (the first recorded losses
-are recomputed by the grader, the last one against the returned parameters), and then
-measures accuracy itself, with its own forward pass, on fresh circles of its own.
+only the grader knows; the grader replays both trainings itself (the reference experiment:
+``mlp.train`` from the contract's start, ``judge.replayed``), and the returned data, every
+recorded loss and the trained parameters must be that run's (the correctness checks, most of
+the points: an untrained, cut-short, padded or made-up run earns nothing of the experiment).
+Then it measures the claims itself, with its own forward pass, on fresh circles of its own.
 """
 from __future__ import annotations
 
@@ -20,7 +25,6 @@ import numpy as np
 import pytest
 
 from autograder import judge
-from autograder.config import EXPERIMENT_TIMEOUT
 from autograder.judge import Fail
 from autograder.reference import function as _reference
 from autograder.reference import module as _reference_module
@@ -49,25 +53,21 @@ POINTS = {
     "relu_ramp.errors": 0.5,              # correctness: ValueError for a >= b or a NaN bound
     "relu_ramp.step": 1.0,                # behaviour: 0 left of a, 1 right of b, linear between
     # step_approximation
-    "step_approximation.values": 0.5,     # correctness, public: n = 5 steps of sin
+    "step_approximation.values": 0.75,    # correctness, public: n = 5 steps of sin
     "step_approximation.arguments": 0.5,  # correctness: another f, lo, hi are used
     "step_approximation.errors": 0.25,    # correctness: ValueError for n < 1, lo >= hi
-    "step_approximation.shrinks": 1.5,    # experiment: error within the 1/n^2 bound, shrinking
+    "step_approximation.shrinks": 1.0,    # experiment: error within the 1/n^2 bound, shrinking
     # sum_of_steps
     "sum_of_steps.values": 0.5,           # correctness: the grader's own steps
     "sum_of_steps.forms": 0.25,           # correctness: number, 2-D x
     "sum_of_steps.approximates": 0.5,     # behaviour: many steps approximate sin
-    # circles_experiment
-    "circles_experiment.data": 0.5,       # experiment: the contract's data, shapes, seed
-    "circles_experiment.trained": 1.0,    # experiment: losses recomputed: real training from the start
-    "circles_experiment.linear": 1.5,     # experiment: identity net is one affine map, near chance
-    "circles_experiment.relu": 1.5,       # experiment: ReLU net separates fresh circles
-    "circles_experiment.figure": 0.25,    # experiment: circles_figure renders
+    # circles_experiment: the run's values (replayed by the grader) carry most of the points
+    "circles_experiment.trained": 2.5,    # correctness: the contract's data, every recorded loss
+                                          # and the trained parameters, replayed
+    "circles_experiment.linear": 1.0,     # experiment: identity net is one affine map, near chance
+    "circles_experiment.relu": 1.0,       # experiment: ReLU net separates fresh circles
 }
 
-
-def points(check):
-    return POINTS[check]
 
 
 def _seeds(key: str, n: int = 2) -> tuple[int, ...]:
@@ -113,18 +113,22 @@ def _stack(key, dims, n=None):
 # linear_forward
 # =========================================================================================
 
-def _forward(sub, x, weights, biases):
-    what = judge.call_text("linear_forward", x, weights, biases)
-    r = judge.call(sub, MODULE, "linear_forward", x, weights, biases)
-    got = judge.returned(r, what)
-    expected = _ref("linear_forward")(x, weights, biases)
+@judge.verifier(MODULE, "linear_forward")
+def _verify_forward(got, args, kwargs):
+    what = judge.call_text("linear_forward", *args)
+    expected = _ref("linear_forward")(*args)
     judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-10,
                        atol=1e-12, hint="h_0 = x, then h_l = h_{l-1} @ W_l + b_l for every layer "
                                         "in order, with no activation; return h_L.")
-    return r
 
 
-@pytest.mark.check(kind="correctness", points=points("linear_forward.values"), public=True,
+def _forward(sub, x, weights, biases):
+    what = judge.call_text("linear_forward", x, weights, biases)
+    got = judge.returned(judge.call(sub, MODULE, "linear_forward", x, weights, biases), what)
+    _verify_forward(got, (x, weights, biases), {})
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["linear_forward.values"], public=True,
                    function="linear_forward", name="linear_forward: a small 2-layer stack")
 def test_linear_forward_values(sub):
     x = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
@@ -133,14 +137,14 @@ def test_linear_forward_values(sub):
     _forward(sub, x, weights, biases)
 
 
-@pytest.mark.check(kind="correctness", points=points("linear_forward.random"),
+@pytest.mark.check(kind="correctness", points=POINTS["linear_forward.random"],
                    function="linear_forward",
                    name="linear_forward: seeded random 4-layer stack of different widths")
 def test_linear_forward_random(sub):
     _forward(sub, *_stack("forward.random", (4, 6, 3, 5, 2), n=9))
 
 
-@pytest.mark.check(kind="correctness", points=points("linear_forward.forms"),
+@pytest.mark.check(kind="correctness", points=POINTS["linear_forward.forms"],
                    function="linear_forward", name="linear_forward: one row (d_0,), one layer")
 def test_linear_forward_forms(sub):
     x, w, b = _stack("forward.forms", (3, 4, 2), n=1)
@@ -148,7 +152,7 @@ def test_linear_forward_forms(sub):
     judge.all_of(lambda: _forward(sub, x[0], w, b), lambda: _forward(sub, x1, w1, b1))
 
 
-@pytest.mark.check(kind="behaviour", points=points("linear_forward.pure"),
+@pytest.mark.check(kind="behaviour", points=POINTS["linear_forward.pure"],
                    function="linear_forward",
                    name="linear_forward: leaves x, weights and biases untouched")
 def test_linear_forward_pure(sub):
@@ -161,52 +165,67 @@ def test_linear_forward_pure(sub):
 # collapse
 # =========================================================================================
 
-def _collapse(sub, weights, biases):
-    """The student's (W, b) for the stack, checked for form; ``Fail`` otherwise."""
+def _pair(got, weights, biases):
+    """The returned (W, b), checked for form; ``Fail`` otherwise."""
     what = judge.call_text("collapse", weights, biases)
-    r = judge.call(sub, MODULE, "collapse", weights, biases)
-    got = judge.returned(r, what)
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise Fail(f"{what} returned {judge.short(got, 80)}, expected the pair (W, b).")
     d0, dL = weights[0].shape[0], weights[-1].shape[1]
     W = judge.real_array(got[0], what + "[0] (W)", (d0, dL))
     b = judge.real_array(got[1], what + "[1] (b)", (dL,))
-    return what, r, W, b
+    return what, W, b
 
 
-def _collapse_values(sub, weights, biases):
-    what, r, W, b = _collapse(sub, weights, biases)
-    W_ref, b_ref = _ref("collapse")(weights, biases)
+@judge.verifier(MODULE, "collapse")
+def _verify_collapse(got, args, kwargs):
+    what, W, b = _pair(got, *args)
+    W_ref, b_ref = _ref("collapse")(*args)
     judge.expect_close(W, W_ref, what + "[0] (W)", rtol=1e-9, atol=1e-12, hint=HINT_COLLAPSE + ".")
     judge.expect_close(b, b_ref, what + "[1] (b)", rtol=1e-9, atol=1e-12, hint=HINT_COLLAPSE + ".")
 
 
-@pytest.mark.check(kind="correctness", points=points("collapse.values"), function="collapse",
+def _collapse(sub, weights, biases):
+    """The student's (W, b) for the stack, checked for form; ``Fail`` otherwise."""
+    what = judge.call_text("collapse", weights, biases)
+    return _pair(judge.returned(judge.call(sub, MODULE, "collapse", weights, biases), what),
+                 weights, biases)
+
+
+def _collapse_values(sub, weights, biases):
+    what = judge.call_text("collapse", weights, biases)
+    _verify_collapse(judge.returned(judge.call(sub, MODULE, "collapse", weights, biases), what),
+                     (weights, biases), {})
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["collapse.values"], function="collapse",
                    name="collapse: (W, b) of a seeded random 4-layer stack")
 def test_collapse_values(sub):
     _, w, b = _stack("collapse.values", (3, 5, 4, 6, 2))
     _collapse_values(sub, w, b)
 
 
-@pytest.mark.check(kind="correctness", points=points("collapse.square"), function="collapse",
+@pytest.mark.check(kind="correctness", points=POINTS["collapse.square"], function="collapse",
                    name="collapse: square layers (the product's order matters)")
 def test_collapse_square(sub):
     _, w, b = _stack("collapse.square", (3, 3, 3, 3))
     _collapse_values(sub, w, b)
 
 
-@pytest.mark.check(kind="correctness", points=points("collapse.one_layer"), function="collapse",
-                   name="collapse: one layer collapses to itself")
+@pytest.mark.check(kind="correctness", points=POINTS["collapse.one_layer"], function="collapse",
+                   name="collapse: one layer collapses to itself, two to their product")
 def test_collapse_one_layer(sub):
+    # One part: a layer returned as it is is right for one layer only.
     _, w, b = _stack("collapse.one", (4, 3))
+    _, w2, b2 = _stack("collapse.two", (4, 3, 2))
     _collapse_values(sub, w, b)
+    _collapse_values(sub, w2, b2)
 
 
-@pytest.mark.check(kind="behaviour", points=points("collapse.exact"), function="collapse",
+@pytest.mark.check(kind="behaviour", points=POINTS["collapse.exact"], function="collapse",
                    name="collapse: the one layer reproduces the deep stack on fresh inputs")
 def test_collapse_exact(sub):
     _, w, b = _stack("collapse.exact", (2, 8, 8, 8, 8, 3))
-    what, r, W, bias = _collapse(sub, w, b)
+    what, W, bias = _collapse(sub, w, b)
     x = judge.rng("linear_collapse.collapse.fresh").normal(0, 2, (50, 2))
     h = x
     for Wl, bl in zip(w, b):   # the grader's own forward pass of the stack
@@ -221,7 +240,7 @@ def test_collapse_exact(sub):
                    f"Hint: {HINT_COLLAPSE}: a stack of affine layers IS one affine layer.")
 
 
-@pytest.mark.check(kind="behaviour", points=points("collapse.pure"), function="collapse",
+@pytest.mark.check(kind="behaviour", points=POINTS["collapse.pure"], function="collapse",
                    name="collapse: leaves weights and biases untouched")
 def test_collapse_pure(sub):
     _, w, b = _stack("collapse.values", (3, 5, 4, 6, 2))
@@ -233,9 +252,8 @@ def test_collapse_pure(sub):
 # relu_ramp
 # =========================================================================================
 
-def _ramp(sub, x, a, b, *, rtol=1e-9, atol=1e-12):
+def _check_ramp(got, x, a, b, *, rtol=1e-9, atol=1e-12):
     what = judge.call_text("relu_ramp", x, a, b)
-    got = judge.returned(judge.call(sub, MODULE, "relu_ramp", x, a, b), what)
     with np.errstate(all="ignore"):
         expected = np.asarray(_ref("relu_ramp")(x, a, b), dtype=np.float64)
     got = judge.real_array(got, what, expected.shape)
@@ -247,13 +265,25 @@ def _ramp(sub, x, a, b, *, rtol=1e-9, atol=1e-12):
     return got
 
 
-@pytest.mark.check(kind="correctness", points=points("relu_ramp.values"), public=True,
+@judge.verifier(MODULE, "relu_ramp")
+def _verify_ramp(got, args, kwargs):
+    # atol 1e-9: the literal difference of two ReLUs is 1 + O(eps |x| / (b - a)) far right of b
+    _check_ramp(got, *args, atol=1e-9)
+
+
+def _ramp(sub, x, a, b, *, rtol=1e-9, atol=1e-12):
+    what = judge.call_text("relu_ramp", x, a, b)
+    got = judge.returned(judge.call(sub, MODULE, "relu_ramp", x, a, b), what)
+    return _check_ramp(got, x, a, b, rtol=rtol, atol=atol)
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.values"], public=True,
                    function="relu_ramp", name="relu_ramp: values for a = 0, b = 1")
 def test_relu_ramp_values(sub):
     _ramp(sub, np.array([-2.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 3.0]), 0.0, 1.0)
 
 
-@pytest.mark.check(kind="correctness", points=points("relu_ramp.bounds"), function="relu_ramp",
+@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.bounds"], function="relu_ramp",
                    name="relu_ramp: other a < b (the ramp always rises to 1)")
 def test_relu_ramp_bounds(sub):
     g = judge.rng("linear_collapse.relu_ramp.bounds")
@@ -262,7 +292,7 @@ def test_relu_ramp_bounds(sub):
                    for a, b in cases])
 
 
-@pytest.mark.check(kind="correctness", points=points("relu_ramp.edges"), function="relu_ramp",
+@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.edges"], function="relu_ramp",
                    name="relu_ramp: x = a, x = b, far out, -inf and NaN")
 def test_relu_ramp_edges(sub):
     a, b = -1.0, 2.0
@@ -274,7 +304,7 @@ def test_relu_ramp_edges(sub):
                    f"expected 0 and 1.\nHint: {HINT_STEP}.")
 
 
-@pytest.mark.check(kind="correctness", points=points("relu_ramp.shapes"), function="relu_ramp",
+@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.shapes"], function="relu_ramp",
                    name="relu_ramp: a number, a 0-d array and a 2-D array keep their shape")
 def test_relu_ramp_shapes(sub):
     judge.all_of(lambda: _ramp(sub, 0.5, 0.0, 2.0),
@@ -282,7 +312,7 @@ def test_relu_ramp_shapes(sub):
                  lambda: _ramp(sub, np.linspace(-1, 3, 12).reshape(3, 4), 0.0, 2.0))
 
 
-@pytest.mark.check(kind="correctness", points=points("relu_ramp.errors"), function="relu_ramp",
+@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.errors"], function="relu_ramp",
                    name="relu_ramp: ValueError unless a < b")
 def test_relu_ramp_errors(sub):
     x = np.array([0.0, 1.0, 2.0])
@@ -293,7 +323,7 @@ def test_relu_ramp_errors(sub):
         "'if not a < b' also catches a NaN bound.") for a, b in cases])
 
 
-@pytest.mark.check(kind="behaviour", points=points("relu_ramp.step"), function="relu_ramp",
+@pytest.mark.check(kind="behaviour", points=POINTS["relu_ramp.step"], function="relu_ramp",
                    name="relu_ramp: two ReLUs make a step: 0 left of a, 1 right of b, linear between")
 def test_relu_ramp_step(sub):
     a, b = 0.5, 1.25
@@ -320,22 +350,25 @@ def test_relu_ramp_step(sub):
 # step_approximation and sum_of_steps
 # =========================================================================================
 
-def _steps(sub, *args, **kwargs):
-    what = judge.call_text("step_approximation", *args, **kwargs)
-    res = judge.returned(judge.run(sub, MODULE, "step_approximation", *args,
-                                   timeout=None, **kwargs), what)
-    n = args[0]
+def _step_arrays(res, what, n):
     out = {k: judge.float_array(judge.entry(res, (k,), what), f'{what}["{k}"]', (n,))
            for k in ("a", "b", "heights")}
     out["offset"] = float(judge.float_array(judge.entry(res, ("offset",), what),
                                             f'{what}["offset"]', ()))
-    return what, out
+    return out
 
 
-def _steps_values(sub, n, f=None, lo=0.0, hi=2 * np.pi):
-    args = (n,) if f is None else (n, FunctionRef(f"numpy.{f}"), lo, hi)
-    what, got = _steps(sub, *args)
-    expected = _ref("step_approximation")(n, getattr(np, f or "sin"), lo, hi)
+def _steps(sub, *args):
+    what = judge.call_text("step_approximation", *args)
+    res = judge.returned(judge.run(sub, MODULE, "step_approximation", *args), what)
+    return what, _step_arrays(res, what, args[0])
+
+
+@judge.verifier(MODULE, "step_approximation")
+def _verify_steps(res, args, kwargs):
+    what = judge.call_text("step_approximation", *args)
+    got = _step_arrays(res, what, args[0])
+    expected = judge.replayed(MODULE, "step_approximation", *args)
     for k in ("a", "b", "heights", "offset"):
         judge.expect_close(np.asarray(got[k]), np.asarray(expected[k], dtype=float), f'{what}["{k}"]',
                            rtol=1e-9, atol=1e-12,
@@ -343,14 +376,14 @@ def _steps_values(sub, n, f=None, lo=0.0, hi=2 * np.pi):
                                 "t[i] to t[i+1] by f(t[i+1]) - f(t[i]); offset = f(lo).")
 
 
-@pytest.mark.check(kind="correctness", points=points("step_approximation.values"), public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["step_approximation.values"], public=True,
                    function="step_approximation",
                    name="step_approximation: 5 steps of sin on [0, 2 pi]")
 def test_step_approximation_values(sub):
     _steps_values(sub, 5)
 
 
-@pytest.mark.check(kind="correctness", points=points("step_approximation.arguments"),
+@pytest.mark.check(kind="correctness", points=POINTS["step_approximation.arguments"],
                    function="step_approximation",
                    name="step_approximation: another f, lo and hi are used")
 def test_step_approximation_arguments(sub):
@@ -358,7 +391,7 @@ def test_step_approximation_arguments(sub):
                  lambda: _steps_values(sub, 3, "exp", 0.5, 1.5))
 
 
-@pytest.mark.check(kind="correctness", points=points("step_approximation.errors"),
+@pytest.mark.check(kind="correctness", points=POINTS["step_approximation.errors"],
                    function="step_approximation",
                    name="step_approximation: ValueError for n_steps < 1 or lo >= hi")
 def test_step_approximation_errors(sub):
@@ -368,6 +401,13 @@ def test_step_approximation_errors(sub):
     judge.all_of(*[lambda a=a, why=why: judge.expect_value_error(
         judge.run(sub, MODULE, "step_approximation", *a), judge.call_text("step_approximation", *a),
         f"{why}: raise ValueError.") for a, why in cases])
+
+
+def _steps_values(sub, n, f=None, lo=0.0, hi=2 * np.pi):
+    args = (n,) if f is None else (n, FunctionRef(f"numpy.{f}"), lo, hi)
+    what = judge.call_text("step_approximation", *args)
+    _verify_steps(judge.returned(judge.run(sub, MODULE, "step_approximation", *args), what),
+                  args, {})
 
 
 def _own_sum(x, steps):
@@ -380,7 +420,7 @@ def _own_sum(x, steps):
     return total
 
 
-@pytest.mark.check(kind="experiment", points=points("step_approximation.shrinks"),
+@pytest.mark.check(kind="experiment", points=POINTS["step_approximation.shrinks"],
                    function="step_approximation",
                    name="step_approximation: the error of a sum of ReLU steps shrinks like 1/n^2")
 def test_step_approximation_shrinks(sub):
@@ -418,22 +458,28 @@ def _own_steps(key, n=6):
             "offset": float(g.normal())}
 
 
-def _sum(sub, x, steps):
+@judge.verifier(MODULE, "sum_of_steps")
+def _verify_sum(got, args, kwargs):
+    x, steps = args
     what = judge.call_text("sum_of_steps", x, steps)
-    got = judge.returned(judge.call(sub, MODULE, "sum_of_steps", x, steps), what)
     expected = _ref("sum_of_steps")(x, steps)
     judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-9,
                        atol=1e-12, inputs=x, hint="offset + sum over i of heights[i] * "
                        "relu_ramp(x, a[i], b[i]); the steps may overlap and have any widths.")
 
 
-@pytest.mark.check(kind="correctness", points=points("sum_of_steps.values"),
+def _sum(sub, x, steps):
+    what = judge.call_text("sum_of_steps", x, steps)
+    _verify_sum(judge.returned(judge.call(sub, MODULE, "sum_of_steps", x, steps), what), (x, steps), {})
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["sum_of_steps.values"],
                    function="sum_of_steps", name="sum_of_steps: overlapping steps of any widths")
 def test_sum_of_steps_values(sub):
     _sum(sub, np.linspace(-4, 6, 41), _own_steps("sum.values"))
 
 
-@pytest.mark.check(kind="correctness", points=points("sum_of_steps.forms"),
+@pytest.mark.check(kind="correctness", points=POINTS["sum_of_steps.forms"],
                    function="sum_of_steps", name="sum_of_steps: a number and a 2-D x keep their shape")
 def test_sum_of_steps_forms(sub):
     steps = _own_steps("sum.forms", 3)
@@ -441,7 +487,7 @@ def test_sum_of_steps_forms(sub):
                  lambda: _sum(sub, np.linspace(-3, 5, 10).reshape(2, 5), steps))
 
 
-@pytest.mark.check(kind="behaviour", points=points("sum_of_steps.approximates"),
+@pytest.mark.check(kind="behaviour", points=POINTS["sum_of_steps.approximates"],
                    function="sum_of_steps",
                    name="sum_of_steps: 32 steps of sin approximate sin")
 def test_sum_of_steps_approximates(sub):
@@ -461,15 +507,20 @@ def test_sum_of_steps_approximates(sub):
 # circles_experiment
 # =========================================================================================
 
-def _circles(sub, seed):
-    """The returned result, its data checked against the contract; ``Fail`` otherwise."""
-    what = judge.call_text("circles_experiment", seed=seed, **CIRCLES_KW)
-    res = judge.returned(judge.run(sub, MODULE, "circles_experiment", seed=seed, **CIRCLES_KW), what)
+CIRCLES_CALLS = tuple(dict(seed=s, **CIRCLES_KW) for s in CIRCLES_SEEDS)
+NETS = ("identity", "relu")
+
+
+def _circles_result(res, kwargs):
+    """The returned result, checked for form: (what, x, y, {name: (weights, biases, losses)})."""
+    what = judge.call_text("circles_experiment", **kwargs)
+    if not isinstance(res, dict):
+        raise Fail(f"{what} returned {judge.short(res, 80)}, expected a dict.")
     sizes = _reference_module(MODULE).CIRCLES_SIZES
     x = judge.float_array(judge.entry(res, ("x",), what), what + '["x"]', (256, 2))
     y = judge.float_array(judge.entry(res, ("y",), what), what + '["y"]', (256,))
     nets = {}
-    for name in ("identity", "relu"):
+    for name in NETS:
         w = judge.entry(res, (name, "weights"), what)
         b = judge.entry(res, (name, "biases"), what)
         if not isinstance(w, list) or not isinstance(b, list) or len(w) != len(sizes) - 1 \
@@ -482,78 +533,49 @@ def _circles(sub, seed):
         b = [judge.float_array(bl, f'{what}["{name}"]["biases"][{i}]', (c,))
              for i, (bl, c) in enumerate(zip(b, sizes[1:]))]
         losses = judge.float_array(judge.entry(res, (name, "losses"), what),
-                                   f'{what}["{name}"]["losses"]', (CIRCLES_KW["steps"],))
+                                   f'{what}["{name}"]["losses"]', (kwargs["steps"],))
         nets[name] = (w, b, losses)
-    return what, res, x, y, nets
+    return what, x, y, nets
 
 
-@pytest.mark.check(kind="experiment", points=points("circles_experiment.data"),
+def _circles_data(res, kwargs):
+    what, x, y, nets = _circles_result(res, kwargs)
+    seed = kwargs["seed"]
+    x_ref, y_ref = _reference("datasets", "make_circles")(256, seed=seed)
+    if not (np.array_equal(x, x_ref) and np.array_equal(y, y_ref)):
+        raise Fail(f'{what}: "x" and "y" are not make_circles(256, seed={seed}).\nHint: keep '
+                   "the given first line; train on that data.")
+    if judge.entry(res, ("seed",), what) != seed:
+        raise Fail(f'{what}["seed"] is {judge.short(res["seed"], 30)}, expected {seed}.')
+
+
+def _circles_trained(res, kwargs):
+    what, x, y, nets = _circles_result(res, kwargs)
+    judge.expect_networks_trained(what, nets, judge.replayed(MODULE, "circles_experiment", **kwargs),
+                                  lr=kwargs["lr"])
+
+
+@judge.verifier(MODULE, "circles_experiment")
+def _verify_circles(res, args, kwargs):
+    """The run the grader replays: the contract's data, both networks' every loss and end."""
+    _circles_data(res, kwargs)
+    _circles_trained(res, kwargs)
+
+
+def _circles(sub, kwargs):
+    what = judge.call_text("circles_experiment", **kwargs)
+    return judge.returned(judge.run(sub, MODULE, "circles_experiment", **kwargs), what)
+
+
+def _each_circles_call(sub, check):
+    judge.all_of(*[lambda kw=kw: check(_circles(sub, kw), (), kw) for kw in CIRCLES_CALLS])
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["circles_experiment.trained"],
                    function="circles_experiment",
-                   name="circles_experiment: the contract's data, network shapes and seed")
-def test_circles_experiment_data(sub):
-    make_circles = _reference("datasets", "make_circles")
-
-    def part(seed):
-        what, res, x, y, nets = _circles(sub, seed)
-        x_ref, y_ref = make_circles(256, seed=seed)
-        if not (np.array_equal(x, x_ref) and np.array_equal(y, y_ref)):
-            raise Fail(f'{what}: "x" and "y" are not make_circles(256, seed={seed}).\nHint: keep '
-                       "the given first line; train on that data.")
-        if judge.entry(res, ("seed",), what) != seed:
-            raise Fail(f'{what}["seed"] is {judge.short(res["seed"], 30)}, expected {seed}.')
-
-    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
-
-
-def _loss(x, y, w, b, name):
-    mlp = _mlp()
-    with np.errstate(all="ignore"):
-        return mlp.loss_and_grads(x, y, w, b, *mlp.ACTIVATIONS[name])
-
-
-def _check_training(what, x, y, w, b, losses, name, start, lr, label):
-    """``Fail`` unless ``losses`` is the curve of ``mlp.train`` from ``start`` at ``lr`` and
-    (w, b) are the parameters it ended at (checked at both ends of the curve)."""
-    w0, b0 = start
-    loss0, gw, gb = _loss(x, y, w0, b0, name)
-    if not np.isclose(losses[0], loss0, rtol=1e-9, atol=1e-12):
-        raise Fail(f"{what}: {label} losses[0] is {losses[0]!r}, but the loss of the starting "
-                   f"parameters (recomputed by the grader) is {loss0!r}: training did not start "
-                   "from the contract's start, or the losses are not its own.\nHint: start from "
-                   "init_params(...) with the experiment's seed and train with mlp.train; return "
-                   "the losses it records.")
-    if len(losses) > 1:
-        loss1 = _loss(x, y, [p - lr * g for p, g in zip(w0, gw)],
-                      [p - lr * g for p, g in zip(b0, gb)], name)[0]
-        if not np.isclose(losses[1], loss1, rtol=1e-7, atol=1e-12):
-            raise Fail(f"{what}: {label} losses[1] is {losses[1]!r}, but one gradient step at "
-                       f"lr = {lr:g} from the start gives loss {loss1!r} (recomputed by the grader): "
-                       f"this is not {label} gradient descent at that learning rate.\nHint: pass "
-                       "the experiment's lr on to mlp.train (its own default is 0.1), and train "
-                       "with the activation the network is named after.")
-    final = _loss(x, y, w, b, name)[0]
-    if not (np.isfinite(final) and abs(final - losses[-1]) <= 0.05 * abs(losses[-1]) + 1e-3):
-        raise Fail(f"{what}: the {label} parameters it returned have loss {final:.4g} "
-                   f"(recomputed by the grader), but the last recorded loss is {losses[-1]:.4g}: "
-                   "the returned parameters are not the ones training ended at.\nHint: return "
-                   "the weights and biases mlp.train returns.")
-
-
-@pytest.mark.check(kind="experiment", points=points("circles_experiment.trained"),
-                   function="circles_experiment",
-                   name="circles_experiment: both networks really trained from the same start")
+                   name="circles_experiment: the contract's data; both networks' every recorded loss and trained parameters replayed")
 def test_circles_experiment_trained(sub):
-    mlp = _mlp()
-    sizes = _reference_module(MODULE).CIRCLES_SIZES
-
-    def part(seed):
-        what, res, x, y, nets = _circles(sub, seed)
-        start = mlp.init_params(sizes, seed=seed)
-        for name, (w, b, losses) in nets.items():
-            _check_training(what, x, y, w, b, losses, name, start, CIRCLES_KW["lr"],
-                            f'the "{name}" network\'s')
-
-    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
+    _each_circles_call(sub, _verify_circles)
 
 
 def _accuracy(w, b, name):
@@ -564,12 +586,12 @@ def _accuracy(w, b, name):
     return float(np.mean((logits > 0) == y)), x, logits
 
 
-@pytest.mark.check(kind="experiment", points=points("circles_experiment.linear"),
+@pytest.mark.check(kind="experiment", points=POINTS["circles_experiment.linear"],
                    function="circles_experiment",
                    name="circles_experiment: the deep identity network is one linear map, near chance")
 def test_circles_experiment_linear(sub):
-    def part(seed):
-        what, res, x, y, nets = _circles(sub, seed)
+    def part(kwargs):
+        what, x, y, nets = _circles_result(_circles(sub, kwargs), kwargs)
         w, b, _ = nets["identity"]
         acc, fresh, logits = _accuracy(w, b, "identity")
         W, c = _ref("collapse")(w, b)   # the grader's own collapse of the returned network
@@ -582,15 +604,15 @@ def test_circles_experiment_linear(sub):
                        f"points right (measured by the grader), expected at most {LINEAR_AT_MOST}."
                        f"\nHint: {HINT_LINEAR}.")
 
-    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
+    judge.all_of(*[lambda kw=kw: part(kw) for kw in CIRCLES_CALLS])
 
 
-@pytest.mark.check(kind="experiment", points=points("circles_experiment.relu"),
+@pytest.mark.check(kind="experiment", points=POINTS["circles_experiment.relu"],
                    function="circles_experiment",
                    name="circles_experiment: the same network with ReLU separates fresh circles")
 def test_circles_experiment_relu(sub):
-    def part(seed):
-        what, res, x, y, nets = _circles(sub, seed)
+    def part(kwargs):
+        what, x, y, nets = _circles_result(_circles(sub, kwargs), kwargs)
         w, b, _ = nets["relu"]
         acc = _accuracy(w, b, "relu")[0]
         if acc < RELU_AT_LEAST:
@@ -599,17 +621,17 @@ def test_circles_experiment_relu(sub):
                        f"least {RELU_AT_LEAST}.\nHint: the non-linearity is what lets depth draw a "
                        'closed boundary: train with mlp.ACTIVATIONS["relu"] from the same start.')
 
-    judge.all_of(*[lambda s=s: part(s) for s in CIRCLES_SEEDS])
+    judge.all_of(*[lambda kw=kw: part(kw) for kw in CIRCLES_CALLS])
 
 
-@pytest.mark.check(kind="experiment", points=points("circles_experiment.figure"),
-                   function="circles_experiment",
-                   name="circles_experiment: circles_figure draws both decision boundaries")
-def test_circles_experiment_figure(sub, figures):
-    # Drawn from the result the grader already has: training the networks again only to
-    # draw them would cost most of this module's grading time.
-    what, res = _circles(sub, CIRCLES_SEEDS[0])[:2]
-    call = judge.call_text("circles_figure", CIRCLES_SEEDS[0], result=f"<the result of {what}>")
-    fig = judge.returned(sub.call(MODULE, "circles_figure", CIRCLES_SEEDS[0],
-                                  kwargs={"result": res}, timeout=EXPERIMENT_TIMEOUT), call)
-    figures["circles.png"] = judge.figure_png(fig, call, 3)
+@judge.figure("circles.png")
+def _draw_circles(ran):
+    """circles_figure (given) of the grader's first verified run, from its validated arrays."""
+    kwargs = CIRCLES_CALLS[0]
+    res = ran(MODULE, "circles_experiment", **kwargs)
+    _verify_circles(res, (), kwargs)
+    what, x, y, nets = _circles_result(res, kwargs)
+    result = {"x": x, "y": y.astype(np.int64), "seed": kwargs["seed"],
+              **{name: {"weights": w, "biases": b, "losses": losses}
+                 for name, (w, b, losses) in nets.items()}}
+    return _reference_module(MODULE).circles_figure(kwargs["seed"], result=result)

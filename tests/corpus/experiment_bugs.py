@@ -10,9 +10,8 @@ unit whose parameters move, step counts or timings made up.
 
 ``breaks`` are the functions the bug must cost points on; ``also`` those that may lose
 points too because, in the reference, they use the broken one (``USES``):
-``sum_of_steps`` calls ``relu_ramp``; ``dead_fraction`` calls ``dead_units``; the given
-``dying_figure`` (graded under ``lr_sweep``) calls ``lr_sweep``, ``relu_vs_leaky`` and
-``dead_fraction``; the three saturation experiments use ``lecture_activation``, whose values
+``sum_of_steps`` calls ``relu_ramp``; ``dead_fraction`` calls ``dead_units``; the three
+saturation experiments use ``lecture_activation``, whose values
 are checked through ``first_layer_grad_norms``; ``saturation_experiment`` calls
 ``saturated_fraction``; ``sign_mixing_experiment`` calls ``weight_gradients`` and
 ``sign_mixed_fraction``; ``descent_path`` calls ``same_sign_direction``.
@@ -25,9 +24,7 @@ L, DR, S = "linear_collapse", "dying_relu", "saturation"
 # Who may lose points when a function is broken (see the module docstring).
 USES = {
     "relu_ramp": ("sum_of_steps",),
-    "dead_units": ("dead_fraction", "lr_sweep"),
-    "dead_fraction": ("lr_sweep",),
-    "relu_vs_leaky": ("lr_sweep",),
+    "dead_units": ("dead_fraction",),
     "lecture_activation": ("saturation_experiment", "first_layer_grad_norms",
                            "sign_mixing_experiment"),
     "first_layer_grad_norms": ("lecture_activation",),
@@ -745,29 +742,6 @@ def relu_vs_leaky(seed=0, lr=5.0, steps=300):
             "relu": {"weights": w1, "biases": b1, "losses": l1},
             "leaky_relu": {"weights": w2, "biases": b2, "losses": l2}}
 """, why="the two runs written out"),
-    Variant("dying-figure-own-plot", DR, '''
-def dying_figure(seed=0, sweeps=None, leaky=None):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 4))
-    left = fig.add_subplot(1, 2, 1)
-    right = fig.add_subplot(1, 2, 2)
-    if sweeps is None:
-        sweeps = [lr_sweep(seed=seed, bias_init=b) for b in (0.0, 0.01)]
-    for sweep, marker in zip(sweeps, "os"):
-        dead = [dead_fraction(sweep["x"], w, b) for w, b in zip(sweep["weights"], sweep["biases"])]
-        left.plot(sweep["lrs"], dead, marker=marker, ls="none", label=f"bias init {sweep['bias_init']}")
-    left.set_xscale("log")
-    left.set_xlabel("learning rate")
-    left.set_ylabel("dead fraction")
-    left.legend()
-    result = relu_vs_leaky(seed) if leaky is None else leaky
-    silent = [np.mean(zero_gradient_units(result["x"], result["y"], result[n]["weights"],
-                                          result[n]["biases"], n)) for n in ("relu", "leaky_relu")]
-    right.bar(["ReLU", "leaky ReLU"], silent, color=["tab:red", "tab:green"])
-    right.set_ylabel("units with zero gradient")
-    return fig
-''', why="the given figure redrawn in its own style (add_subplot, log axis)"),
     Variant("lecture-activation-table", S, """
 def lecture_activation(name):
     def sigmoid(a):
@@ -909,18 +883,4 @@ def time_activations(functions, sizes=(10**5, 10**6), repeat=3, baseline="relu",
     return {"names": names, "sizes": sizes, "seconds": seconds, "per_element": per_element,
             "relative": relative, "baseline": baseline}
 ''', why="all inputs drawn first, the repeats as the outer loop, still interleaved"),
-    Variant("plot-zigzag-own-style", S, '''
-def plot_zigzag(result):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 6))
-    ax = fig.add_subplot()
-    for key, colour in (("free", "tab:blue"), ("restricted", "tab:orange")):
-        p = result[key]
-        ax.plot(p[:, 0], p[:, 1], ".-", color=colour, label=f"{key}: {len(p) - 1} steps")
-    ax.scatter(*result["w_star"], marker="*", s=200, color="red", label="w*")
-    ax.set_aspect("equal")
-    ax.legend()
-    return fig
-''', why="the given zig-zag figure redrawn in its own style"),
 ]
