@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import importlib.util
 import json
 import os
 import shutil
@@ -71,7 +70,6 @@ class Limits:
     # losses never cost another module's checks (nor depend on which lane it runs in).
     max_worker_restarts: int = 3
     max_worker_restarts_total: int = 15  # a backstop over all modules (5 exercises x 3)
-    figure_dpi: int = 72
 
     def caps(self) -> wire.Caps:
         return wire.Caps(max_array_elements=self.max_array_elements,
@@ -349,37 +347,6 @@ def _probe_bwrap(bwrap: str, as_uid: int | None, map_uid: int | None):
     return res
 
 
-def _font_lists(cache_dir: str) -> list:
-    try:
-        return [os.path.join(cache_dir, n) for n in os.listdir(cache_dir)
-                if n.startswith("fontlist-") and n.endswith(".json")]
-    except OSError:
-        return []
-
-
-def _copy_font_cache(runtime: str) -> None:
-    """matplotlib's font list as cached for this user, for the worker to start its
-    (private, empty) MPLCONFIGDIR with: without it every sandbox scans the system fonts
-    again (about 0.1 s). The grader itself never needs matplotlib: the cache is found where
-    matplotlib keeps it, and only built here (once per machine) when there is none yet."""
-    cache = os.environ.get("MPLCONFIGDIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib")
-    lists = _font_lists(cache)
-    if not lists and importlib.util.find_spec("matplotlib") is not None:
-        try:
-            import matplotlib.font_manager  # noqa: F401 - writes the font list to its cache
-            lists = _font_lists(sys.modules["matplotlib"].get_cachedir())
-        except Exception:  # noqa: BLE001 - no usable matplotlib: the worker fends for itself
-            return
-    for path in lists:
-        try:
-            dst = os.path.join(runtime, os.path.basename(path))
-            shutil.copyfile(path, dst)
-            os.chmod(dst, 0o644)
-        except OSError:
-            pass  # the worker builds its own, as before
-
-
 _ROOT_PREFIX = "autograder-sandbox-"
 
 
@@ -471,13 +438,11 @@ class Sandbox:
     ``python``: the interpreter for the worker (must import numpy); default ``sys.executable``.
     ``uid``: ``None`` picks a dedicated unprivileged uid when running as root; an int forces
     one; ``False`` keeps the grader's uid.
-    ``figures``: student code will be asked to draw, so the worker starts matplotlib once,
-    before the first child of a module that uses it, for every later child to inherit.
     """
 
     def __init__(self, submission_dir, *, python: str | None = None, isolation: str = "auto",
                  limits: Limits | None = None, uid: int | None | bool = None,
-                 landlock: bool = True, figures: bool = True):
+                 landlock: bool = True):
         if isolation not in ("auto", "bubblewrap", "process"):
             raise ValueError(f"isolation must be auto, bubblewrap or process, not {isolation!r}")
         self.limits = limits or Limits()
@@ -501,7 +466,6 @@ class Sandbox:
         self.start_seconds = None  # wall time of the last worker start
         self.worker_info: dict = {}
         self.landlock = bool(landlock)  # confine module children with Landlock if possible
-        self.figures = bool(figures)
         self.closed = False
         try:
             self._setup(submission_dir, isolation, uid)
@@ -551,7 +515,6 @@ class Sandbox:
         for name in ("worker.py", "wire.py"):
             shutil.copyfile(os.path.join(_HERE, name), os.path.join(rt, name))
             os.chmod(os.path.join(rt, name), 0o644)
-        _copy_font_cache(rt)
         self._sub, self._rt, self._home = sub, rt, home
 
         # who runs the student's code
@@ -660,7 +623,6 @@ class Sandbox:
             "nproc": bool(self._st.uid),
             "kill_uid": bool(self._st.uid and self._st.sweep_uid and not in_sandbox),
             "parent": 0 if in_sandbox else os.getpid(),
-            "warm_matplotlib": self.figures,
         })
 
     def _env(self, tmp: str) -> dict:
@@ -966,12 +928,12 @@ class Sandbox:
             res.error_kind, res.error = "crash", res.error or "no result came back"
         try:
             if res.ok:
-                res.value = wire.Decoder(blobs, self._caps, allow={"fig"}).decode(h.get("value"))
+                res.value = wire.Decoder(blobs, self._caps).decode(h.get("value"))
         except wire.WireError as e:
             res.ok, res.value = False, None
             res.error_kind, res.error = "bad-output", f"sent back malformed data ({e})"
         try:
-            dec = wire.Decoder(blobs, self._caps, allow={"s", "fn", "same", "u", "fig"},
+            dec = wire.Decoder(blobs, self._caps, allow={"s", "fn", "same", "u"},
                                originals=sent)
             after = dec.decode(h.get("args_after") or [])
             kwa = dec.decode(h.get("kwargs_after") or {"d": []})

@@ -23,7 +23,6 @@ tag object:
 ``d``      list of ``[key, value]`` pairs: a dict
 ``c``      ``[real, imag]``: a Python complex
 ``fn``     ``"module.name"``: a :class:`FunctionRef` (requests, ``args_after``)
-``fig``    ``{"png": blob index, "n_axes": int}``: a rendered matplotlib Figure
 ``same``   blob index of a request argument that the call left unchanged
 ``u``      text: an argument that could not be sent back (``args_after`` only)
 =========  =================================================================
@@ -37,7 +36,6 @@ import os
 import re
 import select
 import struct
-import sys
 import time
 import types
 
@@ -414,12 +412,11 @@ class Encoder:
 
     ``mode`` is ``"request"`` (grader side: only plain data and FunctionRef; anything else is
     a TypeError, a bug in the check), ``"result"`` (child side: converts numpy scalars to 0-d
-    arrays, ndarray subclasses to plain arrays, Figures to PNG; anything else is BadValue
+    arrays, ndarray subclasses to plain arrays; anything else is BadValue
     with a message for the student) or ``"after"`` (child side, ``args_after``).
     """
 
-    def __init__(self, caps: Caps, mode: str = "request", *, same=None, refs=None,
-                 figure_dpi: int = 72):
+    def __init__(self, caps: Caps, mode: str = "request", *, same=None, refs=None):
         self.caps = caps
         self.mode = mode
         self.blobs: list = []
@@ -429,7 +426,6 @@ class Encoder:
         self.ref_names: list = []  # request mode: the FunctionRef names sent
         self.same = same or {}  # after mode: id(obj) -> (obj, index, data, readonly, shape, dtype)
         self.refs = refs or {}  # after mode: id(fn) -> (fn, name)
-        self.figure_dpi = figure_dpi
 
     # -- public
     def encode(self, v):
@@ -551,9 +547,6 @@ class Encoder:
             return self._enc(tuple(tuple.__iter__(v)), depth, path)
         if isinstance(v, dict):
             return self._enc(dict(dict.items(v)), depth, path)
-        fig = self._figure(v, path)
-        if fig is not None:
-            return fig
         raise _Bad(path, describe(v))
 
     def _key(self, k, depth, path):
@@ -565,25 +558,6 @@ class Encoder:
         if self.mode != "request" and isinstance(k, np.generic) and k.dtype.kind in "biuf":
             return k.item()
         raise _Bad(path, f"a dict with a key that is {describe(k)}")
-
-    def _figure(self, v, path):
-        mfig = sys.modules.get("matplotlib.figure")
-        if mfig is None:
-            return None
-        if isinstance(v, getattr(mfig, "Figure", ())):
-            buf = io.BytesIO()
-            try:
-                v.savefig(buf, format="png", dpi=self.figure_dpi)
-            except MemoryError:
-                raise
-            except Exception as e:
-                raise _Bad(path, f"a Figure that could not be rendered ({type(e).__name__}: "
-                                 f"{str(e)[:200]})") from None
-            return {"fig": {"png": self._blob(buf.getvalue(), path), "n_axes": len(v.axes)}}
-        maxes = sys.modules.get("matplotlib.axes")
-        if maxes is not None and isinstance(v, getattr(maxes, "Axes", ())):
-            raise _Bad(path, "a matplotlib Axes (return its Figure: ax.figure)")
-        return None
 
 
 def describe_container(v) -> str:
@@ -621,7 +595,7 @@ class Decoder:
     """Turns a JSON tree plus blobs back into values, validating every node.
 
     ``allow`` is a set of the optional tags this side accepts (``"s"``, ``"fn"``, ``"same"``,
-    ``"u"``, ``"fig"``).  ``resolve_ref(name)`` maps a FunctionRef name to a callable (child
+    ``"u"``).  ``resolve_ref(name)`` maps a FunctionRef name to a callable (child
     side); without it FunctionRef objects are produced.  ``originals`` maps blob indexes of a
     request to the objects the grader sent (for ``same``).
     """
@@ -706,11 +680,6 @@ class Decoder:
             fn = self.resolve_ref(ref)
             self.refs[id(fn)] = (fn, arg)
             return fn
-        if tag == "fig" and "fig" in self.allow and type(arg) is dict:
-            n = arg.get("n_axes")
-            if type(n) is not int or set(arg) != {"png", "n_axes"}:
-                raise WireError("malformed figure")
-            return {"__figure__": True, "png": bytes(self._blob(arg["png"])), "n_axes": n}
         if tag == "same" and "same" in self.allow:
             if type(arg) is not int or arg not in self.originals:
                 raise WireError("bad 'same' reference")

@@ -3,8 +3,6 @@
 Run as ``python -B -s worker.py CONFIG_JSON`` by ``sandbox.py``, inside bubblewrap or as a
 plain child process, as an unprivileged uid.  It imports only the standard library, numpy and
 ``wire.py`` (copied next to it); never the ``autograder`` package or the reference solutions.
-matplotlib is imported once, before the first child of a module that uses it, so the children
-that draw figures inherit it.
 
 Protocol: frames (see ``wire.py``) on fd 0 (requests from the grader) and fd 1 (replies);
 the worker moves them to private fds at once and points fds 0/1 at /dev/null and stderr.
@@ -86,14 +84,12 @@ class Config:
         self.processes = int(lim["processes"])
         self.output_bytes = int(lim["output_bytes"])
         self.time_budget = float(lim["time_budget"])
-        self.figure_dpi = int(lim["figure_dpi"])
         self.caps = wire.Caps(**raw["caps"])
         self.nproc = bool(raw.get("nproc"))
         # the uid is ours alone and there is no pid namespace: when the grader dies, kill
         # every process of the uid (kill(-1) as that uid), detached ones included
         self.kill_uid = bool(raw.get("kill_uid"))
         self.parent = int(raw.get("parent") or 0)
-        self.warm_matplotlib = bool(raw.get("warm_matplotlib", True))
         # Landlock: what student code may read (and execute) and write; None: not applied
         ll = raw.get("landlock")
         self.landlock = None if not ll else (list(ll["read"]), list(ll["write"]))
@@ -415,7 +411,7 @@ class Child:
         seconds = _perf() - t0
         out = {"id": cid, "seconds": seconds, "output": self.output(),
                "warnings": sorted({k for k, word in _FP_KINDS for f in fp if word in f})}
-        enc = wire.Encoder(CFG.caps, "result", figure_dpi=CFG.figure_dpi)
+        enc = wire.Encoder(CFG.caps, "result")
         if exc is not None:
             if isinstance(exc, MemoryError):
                 out.update(error_kind="memory", error=f"ran out of memory (the limit is "
@@ -441,7 +437,7 @@ class Child:
             except MemoryError:
                 out.update(error_kind="memory", error="ran out of memory sending the result back")
                 enc.blobs.clear()
-            except BaseException as e:  # noqa: BLE001 - e.g. a Figure whose savefig misbehaves
+            except BaseException as e:  # noqa: BLE001 - e.g. a value whose methods misbehave
                 out.update(error_kind="bad-output",
                            error=f"returned a value that could not be sent back ({_exc_text(e)})")
                 enc.blobs.clear()
@@ -612,7 +608,6 @@ class Worker:
 
     # -- processes
     def spawn(self, module):
-        _warm_matplotlib_for(module)
         r1, w1 = _pipe()
         r2, w2 = _pipe()
         pid = os.fork()
@@ -888,49 +883,6 @@ def _interfered(module, detail) -> str:
     return (f"{module}.py interfered with the sandbox while importing: what came back could "
             f"not be read ({detail}). Don't replace Python's or numpy's own functions "
             "(builtins, json, numpy internals) in your module")
-
-
-_mpl_warm = False  # matplotlib imported here already
-
-
-def _warm_matplotlib_for(module):
-    """Before forking the child of a module that uses matplotlib (its source says so),
-    import matplotlib and render one small figure here, once: every later child inherits
-    it instead of paying the import and font set-up again (about 0.3 s each). Modules that
-    don't draw never wait for it, nor does any module when the grader asks for no figure.
-    Nothing a student does reaches here: the source is only read, and children are forked
-    from this state."""
-    global _mpl_warm
-    if _mpl_warm or not CFG.warm_matplotlib:
-        return
-    try:
-        with open(os.path.join(CFG.submission, f"{module}.py"), "rb") as f:
-            if b"matplotlib" not in f.read(1 << 20):
-                return
-    except OSError:
-        return
-    _mpl_warm = True
-    mpl_dir = os.environ.get("MPLCONFIGDIR")
-    for name in os.listdir(_RUNTIME) if mpl_dir else ():
-        if name.startswith("fontlist-") and name.endswith(".json"):
-            try:  # the grader's font list: saves matplotlib scanning the fonts again
-                with open(os.path.join(_RUNTIME, name), "rb") as src, \
-                        open(os.path.join(mpl_dir, name), "wb") as dst:
-                    dst.write(src.read(1 << 22))
-            except OSError:
-                pass
-    try:
-        import io
-
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(1, 1))
-        FigureCanvasAgg(fig)
-        fig.subplots().plot([0, 1], [0, 1], label="warm")
-        fig.savefig(io.BytesIO(), format="png", dpi=CFG.figure_dpi)
-    except Exception:  # noqa: BLE001 - no matplotlib: figures then fail in the child, as before
-        pass
 
 
 def _kill_everything(*_):
