@@ -10,6 +10,10 @@ the module a submission changes: none of the three imports another exercise modu
 halves the grading time. For the same reason the correct variants are graded together, one
 submission per module holding all of its correct swaps (a variant per function at most):
 one full-marks grade vouches for all of them.
+
+The do-nothing submissions (tests/corpus/do_nothing_experiments.py: zeros, constants, the
+input, untrained, padded or made-up runs, docstring numbers) earn nothing on any function
+they fake, and together at most 1% of those functions' points.
 """
 import ast
 import multiprocessing
@@ -21,6 +25,7 @@ import pytest
 
 from autograder import config, runner
 from tests.corpus import Variant, assert_costs_only_what_it_breaks, assert_full_marks, build
+from tests.corpus.do_nothing_experiments import FAKES
 from tests.corpus.experiment_bugs import BUGS, CORRECT
 
 MODULES = ("linear_collapse", "dying_relu", "saturation")
@@ -52,7 +57,8 @@ def _correct_groups():
 
 
 GROUPS, GROUP_OF = _correct_groups()
-SUBMISSIONS = {**{v.id: v for v in BUGS}, **GROUPS}
+SUBMISSIONS = {**{v.id: v for v in [*BUGS, *FAKES]}, **GROUPS}
+AT_MOST = 0.01   # of the faked functions' points, all fakes together (issue 11)
 
 
 def _submission_id(variant):
@@ -68,9 +74,11 @@ def _grade_one(submission_id, folder):
 @pytest.fixture(scope="module")
 def graded(request, tmp_path_factory):
     """Every submission the selected tests need, graded once, two at a time: id -> GradeResult."""
-    wanted = [_submission_id(item.callspec.params["variant"]) for item in request.session.items
-              if item.module is request.module and hasattr(item, "callspec")
-              and "variant" in item.callspec.params]
+    ours = [item for item in request.session.items if item.module is request.module]
+    wanted = [_submission_id(item.callspec.params["variant"]) for item in ours
+              if hasattr(item, "callspec") and "variant" in item.callspec.params]
+    if any(item.name == "test_do_nothing_earns_at_most_one_percent" for item in ours):
+        wanted += [v.id for v in FAKES]
     folder = tmp_path_factory.mktemp("corpus")
     # Two workers at most: the machine is shared, and each grade runs a sandbox process too.
     workers = max(1, min(len(wanted), os.cpu_count() or 1, 2))
@@ -137,3 +145,29 @@ def test_bug_costs_points_where_it_should_and_nowhere_else(variant, graded):
 def test_correct_alternative_earns_full_marks(variant, graded):
     assert_full_marks(_grade(variant, graded), f"{variant.id} ({variant.why}), graded together "
                       f"with {SUBMISSIONS[_submission_id(variant)].why},")
+
+
+@pytest.mark.parametrize("variant", FAKES, ids=[v.id for v in FAKES])
+def test_do_nothing_earns_nothing_on_what_it_fakes(variant, graded):
+    result = _grade(variant, graded)
+    earned = {f: s for f, (s, m) in result.by_function().items() if f in variant.breaks and s > 0}
+    assert not earned, (f"{variant.id} ({variant.why}) earned points on {earned}:\n"
+                        + "\n".join(f"{t.name}: {t.score}/{t.max_score}" for t in result.tests
+                                     if t.function in earned and t.score > 0))
+    assert_costs_only_what_it_breaks(variant, result)
+
+
+def test_do_nothing_earns_at_most_one_percent(graded):
+    earned = total = 0.0
+    for variant in FAKES:
+        for f, (s, m) in _grade(variant, graded).by_function().items():
+            if f in variant.breaks:
+                earned, total = earned + s, total + m
+    assert total > 0 and earned <= AT_MOST * total, (earned, total)
+
+
+def test_do_nothing_corpus_fakes_every_function():
+    functions = _student_functions()
+    faked = {(v.module, f) for v in FAKES for f in v.breaks}
+    missing = {(m, f) for m, fs in functions.items() for f in fs} - faked
+    assert not missing, sorted(missing)
