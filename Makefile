@@ -4,7 +4,7 @@
 PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-EXTRAS ?= dev,nbgrader
+EXTRAS ?= dev,nbgrader,cluster
 
 .PHONY: setup grade test stubs bench clean
 

@@ -67,7 +67,7 @@ PACKAGE = Path(__file__).resolve().parent
 # a stale grade.
 PRESENTATION = frozenset({"report", "templates", "batch.py", "gradebook.py", "release.py",
                           "gradescope.py", "cli.py", "__main__.py", "public_cases.py",
-                          "nbgrader_course.py", "stubs.py"})
+                          "nbgrader_course.py", "stubs.py", "cluster.py"})
 
 
 # A grade in which student processes died abruptly is kept only once confirmed; after this
@@ -242,6 +242,15 @@ def _serve(conn, folder: str) -> None:
             return
 
 
+def grader_lost(exitcode: int | None, seconds: float, timeout: float) -> dict:
+    """The reply for a submission whose grader process died (``exitcode``) a second time,
+    or overran ``timeout`` (``exitcode`` None): the grader's fault, graded again next run."""
+    why = (f"died (exit code {exitcode}), twice," if exitcode is not None else
+           f"took longer than {timeout:g} s")
+    return {"error": f"The grader process {why} while grading this submission.",
+            "kind": "grader", "seconds": round(seconds, 3)}
+
+
 class _Graders:
     """Up to ``jobs`` grader processes, fed one submission at a time. One that dies or
     overruns ``config.BATCH_SUBMISSION_TIMEOUT`` is killed and replaced; only the
@@ -306,10 +315,8 @@ class _Graders:
                             retried.add(sub.student)
                             queue.append(sub)  # next, in a new grader process
                             continue
-                        why = (f"died (exit code {process.exitcode}), twice," if died else
-                               f"took longer than {config.BATCH_SUBMISSION_TIMEOUT:g} s")
-                        reply = {"error": f"The grader process {why} while grading this submission.",
-                                 "kind": "grader", "seconds": round(elapsed, 3)}
+                        reply = grader_lost(process.exitcode if died else None, elapsed,
+                                            config.BATCH_SUBMISSION_TIMEOUT)
                     else:
                         self.idle.append((process, conn))
                     done(sub, reply)
@@ -383,9 +390,15 @@ def export_student(conn, out: Path, student: str) -> None:
 
 
 def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade: bool = False,
-              assignment: str | None = None, progress: Progress | None = None) -> list[dict]:
+              assignment: str | None = None, progress: Progress | None = None,
+              pool=None) -> list[dict]:
     """Grade every submission in ``submissions`` into ``out``; return their gradebook rows
     (one dict per student, sorted by student, plus ``graded_now``: graded by this call).
+
+    ``pool(folder, grader)`` makes what grades them (``grader``: this grader's fingerprint):
+    an object whose ``run(work, done)`` calls ``done(submission, reply)`` as each ends, as
+    ``_Graders`` does (the default: ``jobs`` local grader processes); ``cluster.DaskGraders``
+    grades on a Dask cluster. Discovery, the gradebook, exports and progress stay here.
 
     Grader processes are started with multiprocessing's spawn: a script calling this must
     guard its entry point with ``if __name__ == "__main__":``.
@@ -433,7 +446,7 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
         for sub in todo:
             if sub.problem:
                 done(sub, {"error": sub.problem, "kind": "submission"})
-        graders = _Graders(jobs, folder)
+        graders = pool(folder, grader) if pool else _Graders(jobs, folder)
         try:
             graders.run([s for s in todo if not s.problem], done)
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import config, stubs
@@ -75,12 +76,48 @@ def _points(args) -> int:
 def _batch(args) -> int:
     from .batch import grade_all, summary
 
-    rows = grade_all(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade,
-                     assignment=args.assignment)
+    with _pool(args) as pool:
+        rows = grade_all(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade,
+                         assignment=args.assignment, pool=pool)
     print(summary(rows, args.out))
     # Non-zero only when the grader failed somewhere: that needs the instructor, a
     # student's broken zip does not.
     return 1 if any(r["error_kind"] == "grader" for r in rows) else 0
+
+
+@contextmanager
+def _pool(args):
+    """What grades a batch: None (local grader processes), or a Dask cluster's pool."""
+    if not (args.cluster or args.scheduler):
+        yield None
+        return
+    from . import cluster
+
+    slurm = cluster.Slurm(cores=args.slurm_cores, memory=args.slurm_memory,
+                          walltime=args.slurm_walltime, queue=args.slurm_queue,
+                          account=args.slurm_account)
+    with cluster.connect(scheduler=args.scheduler, cluster=args.cluster, workers=args.jobs,
+                         slurm=slurm) as client:
+        yield cluster.pool(client, isolation=args.isolation)
+
+
+def _cluster_options(b: argparse.ArgumentParser) -> None:
+    """``batch`` on a Dask cluster (docs/scale.md); without these it grades here."""
+    c = b.add_argument_group("on a Dask cluster (needs the cluster extra; docs/scale.md)")
+    where = c.add_mutually_exclusive_group()
+    where.add_argument("--cluster", choices=("local", "slurm"),
+                       help="start a Dask cluster: local worker processes, or Slurm jobs "
+                            "(--jobs: how many single-threaded workers)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the running Dask scheduler at ADDRESS, e.g. tcp://head:8786")
+    c.add_argument("--isolation", choices=("bubblewrap", "process"), default="bubblewrap",
+                   help="the weakest sandbox a worker may grade in; a grade from a weaker one "
+                        "is refused (default: bubblewrap)")
+    c.add_argument("--slurm-cores", type=int, help="cores per Slurm job (one worker each)")
+    c.add_argument("--slurm-memory", help="memory per Slurm job, e.g. 8GB")
+    c.add_argument("--slurm-walltime", help="time limit per Slurm job, e.g. 02:00:00")
+    c.add_argument("--slurm-queue", help="the Slurm partition")
+    c.add_argument("--slurm-account", help="the Slurm account to charge")
 
 
 def _nbgrader(args) -> int:
@@ -140,6 +177,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: CPU count)")
     b.add_argument("--regrade", action="store_true", help="grade everything again, changed or not")
     b.add_argument("--assignment", help="nbgrader layout: grade <student>/<ASSIGNMENT>/")
+    _cluster_options(b)
     b.set_defaults(run=_batch)
 
     r = sub.add_parser("release", help="build the student bundle: stubs, helpers, public checks")

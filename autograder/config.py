@@ -34,6 +34,12 @@ VECTORISATION_FACTOR = 10.0
 # A whole submission in `batch`: a safety net for a grader that hangs (each call already
 # has its own limit above); the grader process is killed and the submission retried next run.
 BATCH_SUBMISSION_TIMEOUT = 600.0
+# `batch` on a Dask cluster (cluster.py, docs/scale.md): how often a submission whose Dask
+# worker died under it is tried on another (Dask's allowed-failures) before it is recorded
+# as the grader's failure (graded again next run), and how many submissions the client keeps
+# queued on the scheduler at once (enough for every worker; bounds the scheduler's memory).
+CLUSTER_RETRIES = 1
+CLUSTER_IN_FLIGHT = 2000
 # A whole run on Gradescope, in seconds: keep it under the assignment's own limit there
 # (10 minutes by default), so run_autograder still has time to write results.json.
 GRADESCOPE_TIMEOUT = 480
