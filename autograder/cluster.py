@@ -40,6 +40,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -135,7 +136,9 @@ class _Grader:
         self.process.wait()
 
 
-_grader: _Grader | None = None  # this worker process's grader, kept from task to task
+# Each worker thread's grader, kept from task to task (one thread per worker on the clusters
+# built here; a running cluster's workers may have more).
+_local = threading.local()
 
 
 def _here() -> str:
@@ -143,30 +146,36 @@ def _here() -> str:
 
 
 def _attempt(job: Job, isolation: str, deadline: float):
-    """One grade of ``job`` by this worker's grader (started if needed): what ``receive``
+    """One grade of ``job`` by this thread's grader (started if needed): what ``receive``
     returns, or ("refused", None) when the grader is not the client's."""
-    global _grader
-    if _grader is not None and (_grader.key != (job.folder, isolation) or _grader.process.poll() is not None):
-        _grader.stop()
-        _grader = None
-    if _grader is None:
-        _grader = _Grader(job.folder, isolation)
-        status, hello = _grader.receive(deadline - time.monotonic())
+    grader = getattr(_local, "grader", None)
+    if grader is not None and (grader.key != (job.folder, isolation) or grader.process.poll() is not None):
+        _stop_grader()
+        grader = None
+    if grader is None:
+        grader = _local.grader = _Grader(job.folder, isolation)
+        status, hello = grader.receive(deadline - time.monotonic())
         if status != "reply":
             return status, hello
-        _grader.fingerprint = hello["grader"]
-    if _grader.fingerprint != job.grader:
+        grader.fingerprint = hello["grader"]
+    if grader.fingerprint != job.grader:
         return "refused", None
     try:
-        _grader.conn.send(job.path)
+        grader.conn.send(job.path)
     except OSError:  # it died while idle
-        return "died", _grader.process.wait()
-    return _grader.receive(deadline - time.monotonic())
+        return "died", grader.process.wait()
+    return grader.receive(deadline - time.monotonic())
+
+
+def _stop_grader() -> None:
+    grader = getattr(_local, "grader", None)
+    if grader is not None:
+        grader.stop()
+        _local.grader = None
 
 
 def grade_task(job: Job) -> Outcome:
     """Grade one submission in this Dask worker: the task the client submits."""
-    global _grader
     mine = os.environ.get("AUTOGRADER_ISOLATION") or "auto"
     # A worker left to choose (auto) is held to what the batch asks: without bubblewrap its
     # sandbox then refuses to start instead of grading in a weaker one.
@@ -175,25 +184,24 @@ def grade_task(job: Job) -> Outcome:
         return Outcome(None, None, isolation, _here())
     path = Path(job.folder, job.path)
     if not os.path.lexists(path) or batch.content_hash(path) != job.content_hash:
-        seen = "other files at" if os.path.lexists(path) else "nothing at"
-        return Outcome({"error": f"The Dask worker on {_here()} sees {seen} {path} than the client "
-                                 f"hashed: is the submissions folder on a file system every "
-                                 f"worker shares, unchanged during the batch? (docs/scale.md) "
-                                 f"The next run grades it again.",
+        seen = (f"other files at {path} than the client hashed" if os.path.lexists(path) else
+                f"nothing at {path}, where the client found a submission")
+        return Outcome({"error": f"The Dask worker on {_here()} sees {seen}: is the submissions "
+                                 f"folder on a file system every worker shares, and unchanged "
+                                 f"during the batch? (docs/scale.md) The next run grades it again.",
                         "kind": "grader", "seconds": 0.0}, None, isolation, _here())
     start = time.monotonic()
-    for attempt in range(2):  # a grader process that died gets one more try, as locally
+    for _ in range(2):  # a grader process that died gets one more try, as locally
         begun = time.monotonic()
         status, value = _attempt(job, isolation, begun + job.timeout)
-        fingerprint = _grader.fingerprint if _grader else None
+        grader = getattr(_local, "grader", None)
+        fingerprint = grader.fingerprint if grader else None
         if status == "refused":
             return Outcome(None, fingerprint, isolation, _here())
         if status == "reply":
             got = value["result"]["isolation"] if "result" in value else isolation
             return Outcome(value, fingerprint, got, _here())
-        if _grader is not None:
-            _grader.stop()
-            _grader = None
+        _stop_grader()
         if status == "timeout":
             lost = batch.grader_lost(None, time.monotonic() - begun, job.timeout)
             return Outcome(lost, fingerprint, isolation, _here())
@@ -302,11 +310,13 @@ class Slurm:
     def cluster(self):
         from dask_jobqueue import SLURMCluster
 
+        import dask
+
         given = {k: v for k, v in vars(self).items() if v is not None}
-        cores = given.get("cores")
+        cores = given.get("cores") or dask.config.get("jobqueue.slurm.cores", None)
         try:
             return SLURMCluster(
-                **given, **({"processes": cores} if cores else {}),
+                **given, **({"processes": cores} if cores else {}),  # single-threaded workers
                 # the workers run the client's interpreter: a venv on a shared file system
                 python=sys.executable,
                 job_script_prologue=[f"export DASK_{key.upper().replace('.', '__').replace('-', '_')}"
@@ -336,6 +346,8 @@ def connect(*, scheduler: str | None = None, cluster: str | None = None,
         raise ClusterError(f"Dask is not installed ({exc}): pip install -e '.[cluster]'") from None
     if (scheduler is None) == (cluster is None):
         raise ClusterError("give either a scheduler's address or a kind of cluster to start")
+    if cluster == "slurm" and not workers:
+        raise ClusterError("say how many workers the Slurm jobs should start, with --jobs")
     workers = max(1, workers or os.cpu_count() or 1)
     made = None
     with dask.config.set(DASK_SETTINGS):

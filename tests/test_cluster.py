@@ -9,8 +9,10 @@ sandbox are refused; a grade that overruns the batch timeout is stopped inside i
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -177,6 +179,41 @@ def test_a_worker_with_another_grader_is_refused(client, klass, tmp_path):
     assert ann["error_kind"] == "grader" and ann["max_score"] is None
     assert "Refused" in ann["error"] and "0123456789abcdef" in ann["error"]
     assert batch.grader_fingerprint() in ann["error"] and "same" in ann["error"]
+
+
+def test_a_running_scheduler_grades_with_the_same_command(client, klass, baseline, tmp_path):
+    """``--scheduler ADDRESS``: the client connects to a cluster it did not start and
+    grades as with any other; the rows are the local batch's."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copytree(klass / "bob", folder / "bob")
+    shutil.copy(klass / "carol.zip", folder / "carol.zip")
+    run = run_cli(folder, tmp_path / "out", "--scheduler", client.scheduler.address)
+    stdout, stderr = finish(run)
+    assert run.returncode == 0 and "2 graded now" in stdout, (stdout, stderr)
+    local = snapshot(baseline)["submissions"]
+    assert snapshot(tmp_path / "out")["submissions"] == [r for r in local if r[0] in ("bob", "carol")]
+
+
+def test_the_local_batch_imports_no_dask(tmp_path):
+    """The default path (``--jobs``) never imports Dask: it costs start-up, and the
+    cluster extra may not be installed."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "carol.zip").write_bytes(b"not a zip")
+    code = ("import sys; from autograder import cli; cli.main(sys.argv[1:]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))")
+    done = subprocess.run([sys.executable, "-c", code, "batch", str(folder), "--out",
+                           str(tmp_path / "out"), "--jobs", "1"], cwd=config.ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_slurm_needs_a_number_of_workers():
+    with pytest.raises(cluster.ClusterError, match="--jobs"):
+        with cluster.connect(cluster="slurm"):
+            pass
 
 
 def _outcome(isolation: str, grader: str = "fp", reply=None) -> cluster.Outcome:
