@@ -126,8 +126,16 @@ class _Grader:
                 return "reply", self.conn.recv()
             except (EOFError, OSError):
                 pass
-            return "died", self.process.wait()
+            return "died", self.exit_code()
         return ("died", self.process.returncode) if self.process.poll() is not None else ("timeout", None)
+
+    def exit_code(self) -> int:
+        """Its exit code, once its connection closed: killed if it does not exit soon."""
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
 
     def stop(self) -> None:
         """Kill it; its sandbox, if one is open, dies with it."""
@@ -163,7 +171,7 @@ def _attempt(job: Job, isolation: str, deadline: float):
     try:
         grader.conn.send(job.path)
     except OSError:  # it died while idle
-        return "died", grader.process.wait()
+        return "died", grader.exit_code()
     return grader.receive(deadline - time.monotonic())
 
 

@@ -311,6 +311,31 @@ def test_a_hung_submission_is_stopped_at_the_timeout_inside_its_task(client, tmp
     assert again.reply and "result" in again.reply, again
 
 
+def test_a_grader_process_killed_mid_grade_is_started_again(client, klass, baseline):
+    """SIGKILL the worker's grader process (not the worker) while it grades: the task starts
+    a new grader and grades the submission once more, to the same grade as a local batch."""
+    address, pid = sorted(worker_pids(client).items())[0]
+    path = klass / "bob"
+    job = cluster.Job(str(klass), "bob", batch.content_hash(path), batch.grader_fingerprint(),
+                      "bubblewrap", 300.0)
+    future = client.submit(cluster.grade_task, job, workers=[address], pure=False)
+    killed = None
+    while not future.done() and killed is None:
+        for grader in graders(pid):
+            if sandboxes(grader):
+                os.kill(grader, signal.SIGKILL)
+                killed = grader
+        time.sleep(0.05)
+    outcome = future.result()
+    assert killed, "the grader was never seen grading"
+    assert killed not in graders(pid) and graders(pid), "no new grader took over"
+    got = [(t["name"], t["score"]) for t in outcome.reply["result"]["tests"]]
+    with sqlite3.connect(baseline / gradebook.FILE) as conn:
+        assert got == conn.execute("SELECT name, score FROM tests WHERE student = 'bob' "
+                                   "ORDER BY number").fetchall()
+
+
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # another cluster's dashboard
 def test_slurm_workers_run_single_threaded_from_the_clients_venv():
     """The Slurm job script a batch submits: one single-threaded worker per core, the
     client's interpreter (a shared venv), the profiler off (no Slurm needed to render it)."""
