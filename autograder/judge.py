@@ -381,81 +381,37 @@ def expect_between(got, lo, hi, what: str, *, rtol: float, atol: float, inputs=N
     return got
 
 
-# A Python loop costs 100 ns or more per element, whatever it computes; numpy costs a few ns
-# per element and operation, but tens for a power such as x**3, so a vectorised gelu can be
-# as slow per element as a loop over a cheap function: no single factor over a fixed
-# baseline separates the two. So the yardstick is per function, and a ratio (robust to a
-# slow or busy machine, as both sides of a ratio are timed together in one process): the
-# student's time over numpy's np.exp(-np.abs(x)) in the sandbox may be up to the larger of
-# config.VECTORISATION_FACTOR (room for a costlier formula, e.g. tanh through exp) and
-# VECTOR_VS_REFERENCE times the same ratio of the reference, timed in the grader.
-VECTOR_VS_REFERENCE = 4.0
-VECTOR_ATTEMPTS = 3
-_REFERENCE_RATIOS: dict = {}
-
-
-def _best_seconds(f, repeat: int = 3) -> float:
-    import time
-
-    f()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _baseline_seconds(x) -> float:
-    """np.exp(-np.abs(x)) computed in place, as the warm sandbox worker does it."""
-    out = np.empty(np.shape(x))
-    return _best_seconds(lambda: np.exp(np.negative(np.abs(x, out=out), out=out), out=out))
-
-
-def _reference_ratio(key, reference, x, args, fresh: bool = False) -> float:
-    """The reference's time on ``x`` over the baseline's, in the grader: measured once per
-    process, and again (keeping the larger) when ``fresh``."""
-    if fresh or key not in _REFERENCE_RATIOS:
-        with np.errstate(all="ignore"):
-            ratio = _best_seconds(lambda: reference(x, *args)) / max(_baseline_seconds(x), 1e-9)
-        _REFERENCE_RATIOS[key] = max(ratio, _REFERENCE_RATIOS.get(key, 0.0))
-    return _REFERENCE_RATIOS[key]
-
-
-def _student_ratio(sub, module, function, x, args) -> tuple:
-    """(student seconds / baseline seconds, student seconds), timed in the sandbox."""
-    t = sub.time_call(module, function, x, *args, repeat=3, readonly=False)
-    if not t.ok:
-        what = call_text(function, x, *args)
-        raise Fail(f"{what} could not be timed: it {t.error}."
-                   + (f"\nHint: {_ERROR_HINTS[t.error_kind]}" if t.error_kind in _ERROR_HINTS
-                      else ""))
-    return t.seconds / max(t.baseline_seconds or 0.0, 1e-9), t.seconds
-
-
-def expect_vectorised(sub, module: str, function: str, x, *args, reference) -> None:
-    """``Fail`` unless ``function(x, *args)`` on the large array ``x`` runs in numpy time
-    (the yardstick above; ``reference`` is the reference function). Before failing, both
-    sides are timed again, up to VECTOR_ATTEMPTS times, to rule out a busy moment."""
-    from .config import VECTORISATION_FACTOR
+def expect_vectorised(sub, module: str, function: str, x, *args, reference=None) -> None:
+    """``Fail`` unless ``function(x, *args)`` works on whole arrays: the Python lines it
+    runs in the submission's own code (counted in the sandbox, so load can't move them)
+    must not grow with the input, beyond config.VECTOR_LINES_PER_ELEMENT per element, from
+    the first config.VECTOR_SIZES[0] elements of ``x`` to the first VECTOR_SIZES[1]. A
+    vectorised function runs the same lines whatever the size; a loop over the elements
+    (for, a comprehension, np.vectorize or map calling the student's code) runs more.
+    ``reference`` is not needed by the count (the reference runs no counted lines)."""
+    from .config import VECTOR_LINES_PER_ELEMENT, VECTOR_SIZES
 
     numeric_answer(returned(call(sub, module, function, x, *args), call_text(function, x, *args)),
                    call_text(function, x, *args))
-    key = (module, function, np.shape(x))
-    best = (float("inf"), 0.0)
-    for attempt in range(VECTOR_ATTEMPTS):
-        ref = _reference_ratio(key, reference, x, args, fresh=attempt > 0)
-        allowed = max(VECTORISATION_FACTOR, VECTOR_VS_REFERENCE * ref)
-        ratio, seconds = _student_ratio(sub, module, function, x, args)
-        best = min(best, (ratio, seconds))
-        if ratio <= allowed:
-            return
-    raise Fail(f"{call_text(function, x, *args)} took {best[1] * 1e3:.1f} ms on {np.size(x)} "
-               f"elements, {best[0]:.0f} times as long as numpy's np.exp(-np.abs(x)) on the same "
-               f"array, where a vectorised {function} takes about {ref:.2g} times (up to "
-               f"{allowed:.0f} times is fine).\nHint: work on whole arrays at once (np.where, "
-               "np.maximum, np.exp on the array); a Python loop over the elements (for, a list "
-               "comprehension, np.vectorize) costs 100 ns or more per element, numpy a few.")
+    flat = np.ravel(x)
+    small, large = (flat[:n] for n in VECTOR_SIZES)
+    counted = sub.count_lines(module, function, [small, large], *args, readonly=False)
+    what = f"{function} on {small.size} and on {large.size} elements"
+    if not counted.ok:
+        raise Fail(f"{what} could not be checked for loops: it {counted.error}."
+                   + (f"\nHint: {_ERROR_HINTS[counted.error_kind]}"
+                      if counted.error_kind in _ERROR_HINTS else ""))
+    lines_small, lines_large = counted.lines
+    allowed = VECTOR_LINES_PER_ELEMENT * (large.size - small.size)
+    if lines_large - lines_small > allowed:
+        raise Fail(f"{what} ran {lines_small} and {lines_large} lines of your Python code: "
+                   f"{lines_large - lines_small} more for {large.size - small.size} more "
+                   f"elements (up to {allowed:.0f} more is fine), so it runs Python code per "
+                   f"element, which on a large array costs Python loop time, not numpy time."
+                   "\nHint: work on whole arrays at once (np.where, np.maximum, np.exp on the "
+                   "array); a Python loop over the elements (for, a list comprehension, "
+                   "np.vectorize or map over your function) costs 100 ns or more per element, "
+                   "numpy a few, and a vectorised function runs the same lines whatever the size.")
 
 
 # ---------------------------------------------------------------------------

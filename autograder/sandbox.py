@@ -10,7 +10,7 @@ module and serves calls.  Everything that comes back is validated here
     with Sandbox(submission_dir) as sb:
         r = sb.call("activations", "sigmoid", x, timeout=2.0, readonly=True)
         if r.ok: ... r.value ...
-        t = sb.time_call("activations", "sigmoid", big_x)
+        n = sb.count_lines("activations", "sigmoid", [x_1000, x_8000])  # vectorised?
 
 See docs/architecture.md, "The sandbox API".
 """
@@ -36,7 +36,7 @@ from typing import Any
 from . import wire
 from .wire import FunctionRef, Unsendable  # noqa: F401 - re-exported
 
-__all__ = ["Sandbox", "FunctionRef", "Unsendable", "CallResult", "TimeResult", "Limits",
+__all__ = ["Sandbox", "FunctionRef", "Unsendable", "CallResult", "LineCount", "Limits",
            "SandboxError", "ERROR_KINDS"]
 
 ERROR_KINDS = ("exception", "timeout", "crash", "import", "missing", "bad-output", "memory")
@@ -50,8 +50,7 @@ class Limits:
     """Limits and timeouts of a sandbox (defaults; configuration may override them)."""
 
     call_timeout: float = 2.0  # wall-clock seconds per call, unless the call says otherwise
-    time_timeout: float = 10.0  # wall-clock seconds for a whole time_call
-    time_budget: float = 1.0  # time_call stops repeating once the student's runs took this
+    lines_timeout: float = 10.0  # wall-clock seconds for a whole count_lines (a hang's bound)
     import_timeout: float = 10.0  # wall-clock seconds to import one student module
     start_timeout: float = 30.0  # to start the worker (numpy import)
     grace: float = 3.0  # extra wait before the worker itself is declared hung
@@ -96,20 +95,12 @@ class CallResult:
 
 
 @dataclass
-class TimeResult:
+class LineCount:
     ok: bool
-    seconds: float | None = None  # best of the student's runs
-    baseline_seconds: float | None = None  # best of np.exp(-np.abs(x)) on the same x
-    runs: int = 0
+    lines: list = field(default_factory=list)  # Python lines the submission ran, per input
     error: str | None = None
     error_kind: str | None = None
     output: str = ""
-
-    @property
-    def ratio(self) -> float | None:
-        if self.seconds is None or not self.baseline_seconds:
-            return None
-        return self.seconds / self.baseline_seconds
 
 
 # ============================================================================ the machine
@@ -454,7 +445,7 @@ class Sandbox:
         self._next_id = 0
         self._failed_modules: dict = {}  # module -> (kind, error, output)
         self._given_up: dict = {}  # (module, function) -> (kind, error)
-        self._time_given_up: dict = {}
+        self._lines_given_up: dict = {}
         self._dead_reason = None
         self._losses: dict = {}  # module -> times its calls stopped the worker
         self.restarts = 0
@@ -774,22 +765,23 @@ class Sandbox:
         t = self.limits.call_timeout if timeout is None else float(timeout)
         return self._request("call", module, function, list(args), kw, t, readonly, {})
 
-    def time_call(self, module: str, function: str, x, /, *args, repeat: int = 3,
-                  timeout: float | None = None, readonly: bool = True,
-                  kwargs: dict | None = None, **fkwargs) -> TimeResult:
-        """Best-of-``repeat`` wall time of ``module.function(x, *args, **kwargs)`` and of a
-        numpy baseline of comparable work (``np.exp(-np.abs(x))``) on the same ``x``, both
-        measured in the module's child. The student's runs stop early once they took
-        ``limits.time_budget`` seconds in all (a Python loop is obvious after one run)."""
+    def count_lines(self, module: str, function: str, xs, /, *args,
+                    timeout: float | None = None, readonly: bool = True,
+                    kwargs: dict | None = None, **fkwargs) -> LineCount:
+        """For each ``x`` in ``xs``, call ``module.function(x, *args, **kwargs)`` in the
+        module's child and count the Python line events executed in the submission's own
+        code (``sys.settrace``; numpy's and the standard library's code is not counted).
+        Vectorised code runs the same lines whatever the size of ``x``; a Python loop over
+        the elements runs more on a larger ``x``. Counts don't depend on the machine's load:
+        ``timeout`` (for all the calls together) only bounds a hang."""
         kw = dict(kwargs or {})
         kw.update(fkwargs)
-        t = self.limits.time_timeout if timeout is None else float(timeout)
-        return self._request("time", module, function, [x, *args], kw, t, readonly,
-                             {"repeat": int(repeat)})
+        t = self.limits.lines_timeout if timeout is None else float(timeout)
+        return self._request("lines", module, function, [list(xs), *args], kw, t, readonly, {})
 
     def _fail(self, op, kind, error, output=""):
-        if op == "time":
-            return TimeResult(ok=False, error=error, error_kind=kind, output=output)
+        if op == "lines":
+            return LineCount(ok=False, error=error, error_kind=kind, output=output)
         return CallResult(ok=False, error=error, error_kind=kind, output=output)
 
     def _request(self, op, module, function, args, kwargs, timeout, readonly, extra):
@@ -803,7 +795,7 @@ class Sandbox:
             if module in self._failed_modules:
                 kind, error, output = self._failed_modules[module]
                 return self._fail(op, kind, error, output)
-            memo = self._time_given_up if op == "time" else self._given_up
+            memo = self._lines_given_up if op == "lines" else self._given_up
             if (module, function) in memo:
                 kind, error = memo[(module, function)]
                 return self._fail(op, kind, error)
@@ -828,8 +820,8 @@ class Sandbox:
             reply, blobs, phase = self._exchange(frame, rid, timeout, bool(ref_modules))
             if reply is None:  # the worker died or hung: ``blobs`` says how
                 return self._worker_lost(op, module, function, blobs, phase)
-            if op == "time":
-                res = self._time_result(reply)
+            if op == "lines":
+                res = self._line_count(reply)
             else:
                 res = self._call_result(reply, blobs, enc.sent)
             if res.error_kind == "crash" or reply.get("died") is True:
@@ -840,7 +832,7 @@ class Sandbox:
             elif res.error_kind == "timeout":
                 # a function that hung is neither called nor timed again (each would cost
                 # another full timeout: a module that hangs everywhere must stay bounded)
-                for m in (self._given_up, self._time_given_up):
+                for m in (self._given_up, self._lines_given_up):
                     m[(module, function)] = ("timeout", f"timed out earlier (did not finish "
                                                         f"within {timeout:g} s); not called "
                                                         f"again")
@@ -894,7 +886,7 @@ class Sandbox:
                 return self._fail(op, "import", err)
         err = (f"the call made the sandbox worker stop ({what}: did it kill or stop its parent "
                f"process?); the worker is restarted for the next call")
-        memo = self._time_given_up if op == "time" else self._given_up
+        memo = self._lines_given_up if op == "lines" else self._given_up
         memo[(module, function)] = (kind, f"stopped the sandbox worker earlier ({what}); not "
                                           f"called again")
         if phase is None:  # the module's own call, not an import it needed, stopped it
@@ -943,22 +935,19 @@ class Sandbox:
             res.args_after, res.kwargs_after = (), {}
         return res
 
-    def _time_result(self, h) -> TimeResult:
-        def num(v):
-            return float(v) if type(v) in (int, float) and v >= 0 else None
-
+    def _line_count(self, h) -> LineCount:
         kind = h.get("error_kind")
-        res = TimeResult(ok=h.get("ok") is True and kind is None)
+        res = LineCount(ok=h.get("ok") is True and kind is None)
         res.error_kind = kind if kind in ERROR_KINDS else (None if kind is None else "crash")
         res.error = h.get("error")[:2000] if type(h.get("error")) is str else None
         res.output = h.get("output")[:self.limits.output_bytes + 200] \
             if type(h.get("output")) is str else ""
         if res.ok:
-            res.seconds = num(h.get("seconds"))
-            res.baseline_seconds = num(h.get("baseline_seconds"))
-            res.runs = h.get("runs") if type(h.get("runs")) is int else 0
-            if res.seconds is None or res.baseline_seconds is None:
-                res.ok, res.error_kind, res.error = False, "bad-output", "malformed timing"
+            lines = h.get("lines")
+            if type(lines) is list and all(type(n) is int and n >= 0 for n in lines):
+                res.lines = lines
+            else:
+                res.ok, res.error_kind, res.error = False, "bad-output", "malformed line counts"
         elif res.error_kind is None:
             res.error_kind, res.error = "crash", res.error or "no result came back"
         return res
