@@ -42,6 +42,7 @@ import multiprocessing
 import os
 import platform
 import re
+import shutil
 import sqlite3
 import stat
 import sys
@@ -389,6 +390,19 @@ def export_student(conn, out: Path, student: str) -> None:
                            json.dumps(gradescope.to_gradescope(result), indent=2))
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _remove_exports(out: Path, student: str) -> None:
+    """Delete the files exported for ``student`` (feedback, figures, results.json)."""
+    for path in (out / "feedback" / f"{student}.md", out / "results" / f"{student}.json"):
+        path.unlink(missing_ok=True)
+    figures = out / "feedback" / student
+    if figures.is_dir() and not figures.is_symlink():
+        shutil.rmtree(figures)
+
+
 def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade: bool = False,
               assignment: str | None = None, progress: Progress | None = None,
               pool=None) -> list[dict]:
@@ -412,8 +426,11 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
         conn = gradebook.connect(out / gradebook.FILE)
     try:
         grader = grader_fingerprint()
-        known = gradebook.submissions(conn)
         found = discover(folder, assignment, skip=out)
+        with _writing(out, now):  # gone from the folder: out of the exports, kept in the record
+            for student in gradebook.mark_present(conn, [s.student for s in found], _now()):
+                _remove_exports(out, student)
+        known = gradebook.submissions(conn, removed=True)
         keys, todo = {}, []
         for sub in found:
             keys[sub.student] = _key(sub)
@@ -428,7 +445,7 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
         def done(sub: Submission, reply: dict) -> None:
             row = {"student": sub.student, "source": sub.path.relative_to(folder).as_posix(),
                    "content_hash": keys[sub.student], "grader": grader,
-                   "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                   "graded_at": _now()}
             result = None
             if "result" in reply:
                 result = GradeResult.from_dict(reply["result"])

@@ -1,7 +1,9 @@
 """The SQLite gradebook of a class, and the CSV files exported from it.
 
 One row per submission in ``submissions``, one per check in ``tests`` and one per figure
-the student's experiments drew in ``figures``. A submission's
+the student's experiments drew in ``figures``; ``removed`` lists the students whose
+submission is no longer in the submissions folder: their grade is kept (the history) but
+leaves every export, until a submission of theirs comes back. A submission's
 rows are replaced in one transaction, so a batch killed at any moment leaves either its
 old grade or its new one, never a mix. The WAL journal and a busy timeout let two batch
 runs share a gradebook: readers never block, writers wait their turn.
@@ -58,6 +60,10 @@ CREATE TABLE IF NOT EXISTS figures (
     name      TEXT NOT NULL,     -- as the check named it
     png       BLOB NOT NULL,     -- what the student's experiment drew
     PRIMARY KEY (student, name)
+);
+CREATE TABLE IF NOT EXISTS removed (
+    student    TEXT PRIMARY KEY REFERENCES submissions(student) ON DELETE CASCADE,
+    removed_at TEXT NOT NULL     -- when a batch first found the submission gone
 );
 """
 
@@ -164,6 +170,7 @@ def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None) -> N
     with transaction(conn):
         conn.execute("DELETE FROM tests WHERE student = ?", (row["student"],))
         conn.execute("DELETE FROM figures WHERE student = ?", (row["student"],))
+        conn.execute("DELETE FROM removed WHERE student = ?", (row["student"],))
         conn.execute(f"INSERT OR REPLACE INTO submissions ({', '.join(SUBMISSION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' * len(SUBMISSION_COLUMNS))})",
                      [values[c] for c in SUBMISSION_COLUMNS])
@@ -171,10 +178,26 @@ def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None) -> N
         conn.executemany("INSERT INTO figures VALUES (?, ?, ?)", figures)
 
 
-def submissions(conn: sqlite3.Connection) -> dict[str, dict]:
-    """Every submission row, by student."""
+def submissions(conn: sqlite3.Connection, removed: bool = False) -> dict[str, dict]:
+    """Every submission row still in the folder (``removed``: the removed ones too), by
+    student."""
+    where = "" if removed else " WHERE student NOT IN (SELECT student FROM removed)"
     return {r["student"]: dict(r) for r in
-            conn.execute("SELECT * FROM submissions ORDER BY student")}
+            conn.execute(f"SELECT * FROM submissions{where} ORDER BY student")}
+
+
+def mark_present(conn: sqlite3.Connection, students, when: str) -> list[str]:
+    """Record that exactly ``students`` are in the submissions folder now: the others are
+    marked removed at ``when`` (once), these no longer are. Returns the newly removed."""
+    students = set(students)
+    with transaction(conn):
+        known = {r[0] for r in conn.execute("SELECT student FROM submissions")}
+        gone = {r[0] for r in conn.execute("SELECT student FROM removed")}
+        back = sorted(gone & students)
+        new = sorted(known - students - gone)
+        conn.executemany("DELETE FROM removed WHERE student = ?", [(s,) for s in back])
+        conn.executemany("INSERT INTO removed VALUES (?, ?)", [(s, when) for s in new])
+    return new
 
 
 def result(conn: sqlite3.Connection, student: str) -> GradeResult | None:
@@ -226,24 +249,30 @@ def _csv(header, rows) -> str:
 
 
 def export_csv(conn: sqlite3.Connection, out: Path) -> tuple[Path, Path]:
-    """Write ``grades.csv`` (a row per student, a column per function) and
+    """Write ``grades.csv`` (a row per student: why it has no grade, or what is wrong with
+    the submission as a whole (missing modules and the files found instead), and a column
+    per function) and
     ``grades_long.csv`` (a row per check) into ``out``, each atomically, from one snapshot."""
     with transaction(conn):  # one consistent view even while another run commits
-        subs = list(conn.execute("SELECT * FROM submissions ORDER BY student"))
+        subs = list(submissions(conn).values())
         functions = [r[0] for r in conn.execute(
             "SELECT function FROM tests GROUP BY function ORDER BY MIN(number), function")]
         per_function: dict[str, dict[str, float]] = {}
         for r in conn.execute("SELECT student, function, SUM(score) FROM tests "
+                              "WHERE student NOT IN (SELECT student FROM removed) "
                               "GROUP BY student, function"):
             per_function.setdefault(r[0], {})[r[1]] = r[2]
         long_rows = [[t["student"], t["number"], t["name"], t["function"], t["kind"],
                       _num(t["score"]), _num(t["max_score"]), t["status"], t["output"]]
-                     for t in conn.execute("SELECT * FROM tests ORDER BY student, number")]
+                     for t in conn.execute("SELECT * FROM tests WHERE student NOT IN "
+                                           "(SELECT student FROM removed) ORDER BY student, number")]
     wide = [[s["student"], _num(s["score"]), _num(s["max_score"]), s["error"] or "",
+             " ".join(json.loads(s["problems"])),
              *[_num(per_function.get(s["student"], {}).get(f)) for f in functions]]
             for s in subs]
     grades, grades_long = Path(out) / "grades.csv", Path(out) / "grades_long.csv"
-    write_atomic(grades, _csv(["student", "score", "max_score", "error", *functions], wide))
+    write_atomic(grades, _csv(["student", "score", "max_score", "error", "problems", *functions],
+                              wide))
     write_atomic(grades_long, _csv(["student", "number", "name", "function", "kind", "score",
                                     "max_score", "status", "output"], long_rows))
     return grades, grades_long

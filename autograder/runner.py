@@ -272,7 +272,7 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
     select = select or os.environ.get("AUTOGRADER_SELECT") or None
     isolation = isolation or os.environ.get("AUTOGRADER_ISOLATION") or "auto"
     with collect.submission(Path(path)) as sub_dir:
-        problems = collect.problems(sub_dir.folder)
+        problems = collect.problems(sub_dir.folder, sub_dir.found)
         first, *others = lanes(lane_count)
         lane = partial(run_checks, sub_dir.folder, isolation=isolation, only_public=only_public,
                        select=select, figures=figures)
@@ -291,6 +291,8 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
         figures.update(lane_figures)
         isolations += [lane_isolation] if lane_isolation not in (None, *isolations) else []
         deaths += lane_deaths
+    for t in tests:  # a notebook's student never had the .py: name the notebook's cell
+        t.output = sub_dir.locate(t.output)
     return GradeResult(str(path), tests, " + ".join(isolations) or "none (no check ran)",
                        round(time.perf_counter() - start, 3), sub_dir.notes + problems,
                        internal, figures, deaths)

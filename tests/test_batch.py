@@ -99,8 +99,10 @@ def test_every_submission_gets_a_row_and_the_broken_ones_say_why(baseline):
     assert bob["score"] == 0 and bob["max_score"] == alice["max_score"]
     assert any("homework" in p for p in json.loads(alice["problems"]))
     assert any("ps1" in p for p in json.loads(erin["problems"]))
-    assert any("derivatives.py is missing" in p for p in json.loads(bob["problems"]))
-    assert dave["score"] == 0 and len(json.loads(dave["problems"])) == len(config.EXERCISE_MODULES)
+    assert any("derivatives.py is missing" in p and "Found 'Derivatives.py'" in p
+               for p in json.loads(bob["problems"]))
+    assert dave["score"] == 0 and len(json.loads(dave["problems"])) == len(config.EXERCISE_MODULES) + 1
+    assert "holds no file at all" in json.loads(dave["problems"])[-1]
     assert carol["error_kind"] == "submission" and "carol.zip" in carol["error"] and "zip" in carol["error"]
     assert carol["max_score"] is None and carol["source"] == "carol.zip"
     assert "neither a folder nor a zip" in rows["README.txt"]["error"]
@@ -124,12 +126,13 @@ def test_gradebook_and_csv_agree(baseline):
 
     wide = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
     assert [r["student"] for r in wide] == STUDENTS
-    functions = list(wide[0])[4:]
+    functions = list(wide[0])[5:]
     assert "sigmoid" in functions and "sigmoid_grad" in functions
     for r in wide:
         row = rows[r["student"]]
         assert float(r["score"]) == pytest.approx(row["score"])
         assert r["error"] == (row["error"] or "")
+        assert r["problems"] == " ".join(json.loads(row["problems"]))
         if row["error"] is None:
             assert sum(float(r[f]) for f in functions) == pytest.approx(row["score"])
             assert float(r["sigmoid"]) == pytest.approx(

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install -e '.[nbgrader]'")
 
 from autograder import config, stubs  # noqa: E402
-from autograder.nbgrader_course import ASSIGNMENT, module_source, write_course  # noqa: E402
+from autograder.nbgrader_course import ASSIGNMENT, write_course  # noqa: E402
 from autograder.reference import function as reference_function  # noqa: E402
 from autograder.runner import grade  # noqa: E402
 from tests.corpus import swap  # noqa: E402
@@ -177,3 +177,33 @@ def test_nbgrader_scores_are_the_graders(course, autograded, reference, broken_b
     assert "sigmoid" in broken_by_the_grader
     assert lost == {f: m for f, (_, m) in broken_by_the_grader.items()}
     assert float(bug["score"]) == pytest.approx(reference.max_score - sum(lost.values()))
+
+
+def test_batch_grades_nbgraders_submitted_folder_like_nbgrader(course, autograded, tmp_path,
+                                                               broken_by_the_grader):
+    """`batch` on nbgrader's submitted/ grades the notebooks' code cells (issue 12, point 1):
+    a function nbgrader gives full marks gets them, the stubs get 0 everywhere, and the
+    naive sigmoid keeps the grader's partial credit where nbgrader's cell is all or nothing."""
+    import sqlite3
+
+    from autograder import batch, gradebook
+
+    rows = {r["student"]: r for r in batch.grade_all(course / "submitted", tmp_path / "out",
+                                                     jobs=2, assignment=ASSIGNMENT)}
+    assert set(rows) == {"ref", "stub", "bug"} and not any(r["error"] for r in rows.values())
+    conn = sqlite3.connect(tmp_path / "out" / gradebook.FILE)
+    conn.row_factory = sqlite3.Row
+    for student in rows:
+        ours = gradebook.result(conn, student).by_function()
+        theirs = cell_scores(course, student)
+        assert set(ours) == set(theirs)
+        for function, (score, max_score) in ours.items():
+            if theirs[function] == max_score:
+                assert score == max_score, (student, function)
+            if student == "stub":
+                assert theirs[function] == 0 and score == 0, (function, score)
+        if student == "bug":
+            assert {f: (s, m) for f, (s, m) in ours.items() if s < m} == broken_by_the_grader
+    assert rows["ref"]["score"] == pytest.approx(float(autograded["ref"]["score"]))
+    feedback = (tmp_path / "out" / "feedback" / "bug.md").read_text()
+    assert "activations.ipynb, cell 'sigmoid-" in feedback and "activations.py" not in feedback
