@@ -88,3 +88,36 @@ def test_a_removed_submission_leaves_the_exports_and_stays_in_the_record(tmp_pat
     assert not rows["notes.txt"]["graded_now"] and set(wide(out)) == {"carol", "notes.txt"}
     assert (out / "feedback" / "notes.txt.md").exists()
     assert json.loads((out / "results" / "notes.txt.json").read_text())["score"] == 0
+
+
+def test_nbgrader_notebooks_are_graded_cell_by_cell(tmp_path):
+    """nbgrader's submitted/<student>/<assignment>/ (point 1): a syntax error costs its own
+    cell, not the notebook, and every message names the notebook's cell, never a .py."""
+    from autograder.nbgrader_course import ASSIGNMENT, write_course
+
+    write_course(tmp_path / "course", points={})
+    work = tmp_path / "submitted" / "ana" / ASSIGNMENT
+    shutil.copytree(tmp_path / "course" / "source" / ASSIGNMENT, work)
+    nb = json.loads((work / "activations.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["id"].startswith("relu-") and cell["id"].endswith("-solution"):
+            cell["source"] = "def relu(x):\n    return np.maximum(x 0)\n"
+            relu_cell = cell["id"]
+        if cell["id"].startswith("tanh-") and cell["id"].endswith("-solution"):
+            cell["source"] = "def tanh(x):\n    x = np.asarray(x)\n    raise ValueError('no')\n"
+            tanh_cell = cell["id"]
+    (work / "activations.ipynb").write_text(json.dumps(nb))
+    out = tmp_path / "out"
+    [row] = batch.grade_all(tmp_path / "submitted", out, jobs=1, assignment=ASSIGNMENT)
+    problems = json.loads(row["problems"])
+    assert any(f"activations.ipynb, cell '{relu_cell}' has a syntax error" in p and
+               "line 2 of the cell" in p for p in problems), problems
+    conn = sqlite3.connect(out / gradebook.FILE)
+    conn.row_factory = sqlite3.Row
+    scores = gradebook.result(conn, "ana").by_function()
+    conn.close()
+    assert scores["relu"][0] == 0 and scores["tanh"][0] == 0
+    assert scores["sigmoid"][0] == scores["sigmoid"][1] > 0  # the rest of the notebook counts
+    feedback = (out / "feedback" / "ana.md").read_text()
+    assert f"raised ValueError: no (activations.ipynb, cell '{tanh_cell}', line 3)" in feedback
+    assert "activations.py" not in feedback
