@@ -5,10 +5,17 @@ import json
 from pathlib import Path
 
 from ..results import GradeResult
+from . import summary
 
 
 def to_gradescope(result: GradeResult) -> dict:
-    lines = [f"Isolation: {result.isolation}."] + result.problems
+    """The top-level output starts with what to fix first (repeated causes folded), then
+    the submission's problems; each test keeps its own message."""
+    first = summary.first(summary.fold(result))
+    lines = ([f"Score: {result.score:g} / {result.max_score:g}. Fix these first:"]
+             + [f"{i}. {summary.headline(e).replace('`', '')}" for i, e in enumerate(first, 1)]
+             + [""] if first else [])
+    lines += result.problems + [f"Isolation: {result.isolation}."]
     return {
         "score": result.score,
         "execution_time": round(result.seconds, 3),

@@ -1,10 +1,12 @@
-"""Per-student feedback in Markdown: the score, a table per function and kind, and every
-lost point with the message its check wrote (never the check's code)."""
+"""Per-student feedback in Markdown: the score and the few things to fix first, a table per
+function and kind, then every lost point with the message its check wrote (never the
+check's code), checks that failed for one shared cause folded into one entry."""
 from __future__ import annotations
 
 import re
 
 from ..results import GradeResult
+from . import summary
 
 HONEST = ("These results come from the hidden autograder. Every failed check below says what "
           "was called, on which input, what was expected and what came back.")
@@ -25,7 +27,13 @@ def render(result: GradeResult, student: str, figures: dict[str, str] | None = N
     """``figures``: the figure names of ``result.figures`` -> where the PNG is, relative to
     the feedback file (the caller writes them)."""
     lines = [f"# Feedback for {student}", "",
-             f"**Score: {result.score:g} / {result.max_score:g}**", "", HONEST, ""]
+             f"**Score: {result.score:g} / {result.max_score:g}**", ""]
+    entries = summary.fold(result)
+    if entries:
+        lines += ["## Fix these first", ""]
+        lines += [f"{i}. {summary.headline(e)}" for i, e in enumerate(summary.first(entries), 1)]
+        lines.append("")
+    lines += [HONEST, ""]
     if result.problems:
         lines += ["## About your submission", ""] + [f"- {p}" for p in result.problems] + [""]
     kinds = sorted({t.kind for t in result.tests})
@@ -44,12 +52,22 @@ def render(result: GradeResult, student: str, figures: dict[str, str] | None = N
     if figures:
         lines += ["## Your figures", "", "What your experiments drew, as the grader ran them:", ""]
         lines += [f"![{_cell(name)}]({link})" for name, link in figures.items()] + [""]
-    failed = [(i, t) for i, t in enumerate(result.tests, start=1) if not t.passed]
-    if failed:
-        lines += [f"## What to fix ({len(failed)} checks)", ""]
-        for number, t in failed:
-            lines += [f"### {number}. `{_cell(t.function)}` ({t.kind}): {t.name} "
-                      f"({t.score:g} / {t.max_score:g})", "", _fence(t.output.rstrip()), ""]
+    numbers = {id(t): i for i, t in enumerate(result.tests, start=1)}
+    if entries:
+        failed = sum(len(e.tests) for e in entries)
+        lines += [f"## What to fix ({failed} checks)", ""]
+        for e in entries:
+            t = e.tests[0]
+            if len(e.tests) == 1:
+                lines += [f"### {numbers[id(t)]}. `{_cell(t.function)}` ({t.kind}): {t.name} "
+                          f"({t.score:g} / {t.max_score:g})", "", _fence(t.output.rstrip()), ""]
+                continue
+            lines += [f"### {len(e.tests)} checks failed for one cause: "
+                      + ", ".join(f"`{_cell(f)}`" for f in e.functions)
+                      + f" (lost {e.lost:g} points)", "", _fence(e.cause), "",
+                      "The checks: " + "; ".join(f"{numbers[id(c)]}. {_cell(c.name)}"
+                                                 for c in e.tests) + ".", "",
+                      "The first of them said:", "", _fence(t.output.rstrip()), ""]
     elif result.tests:
         lines += ["Every check passed.", ""]
     return "\n".join(lines)
