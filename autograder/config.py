@@ -44,6 +44,11 @@ BATCH_SUBMISSION_TIMEOUT = 600.0
 # queued on the scheduler at once (enough for every worker; bounds the scheduler's memory).
 CLUSTER_RETRIES = 1
 CLUSTER_IN_FLIGHT = 2000
+# The Pythons of the Gradescope base images the autograder zip installs on, with the image
+# and its glibc (which manylinux wheels it takes): requirements are resolved for each one.
+# Ubuntu 20.04's Python 3.8 is older than the project supports: setup.sh stops there and says so.
+GRADESCOPE_PYTHONS = {"3.10": ("Ubuntu 22.04", (2, 35)), "3.11": ("Debian 12", (2, 36)),
+                      "3.12": ("Ubuntu 24.04", (2, 39))}
 # A whole run on Gradescope, in seconds: keep it under the assignment's own limit there
 # (10 minutes by default), so run_autograder still has time to write results.json.
 GRADESCOPE_TIMEOUT = 480

@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -80,6 +81,51 @@ def by_function(results: dict) -> dict[str, tuple[float, float]]:
     return {f: (round(s, 6), round(m, 6)) for f, (s, m) in out.items()}
 
 
+def pins_by_python(text: str) -> dict[str, list[str]]:
+    """requirements.txt's ``name==version`` pins that apply on each Python of the config."""
+    from packaging.requirements import Requirement
+
+    out = {}
+    for python in config.GRADESCOPE_PYTHONS:
+        env = {"python_version": python, "python_full_version": f"{python}.0"}
+        reqs = [Requirement(line) for line in text.splitlines() if line and not line.startswith("#")]
+        assert all(str(r.specifier).startswith("==") for r in reqs)
+        out[python] = [f"{r.name}{r.specifier}" for r in reqs
+                       if r.marker is None or r.marker.evaluate(env)]
+    return out
+
+
+def test_every_pin_has_a_wheel_for_its_python(built, tmp_path):
+    """Issue 12, point 2: pip finds a wheel of every pin, alone (--no-deps), for each base
+    image's Python and glibc: setup.sh installs there (pins from this venv did not on 3.10)."""
+    with zipfile.ZipFile(built[0]) as z:
+        pins = pins_by_python(z.read("requirements.txt").decode())
+    assert any(p.startswith("exceptiongroup==") for p in pins["3.10"])  # pytest needs it there
+    assert not any(p.startswith("exceptiongroup==") for p in pins["3.12"])
+    for python, (_, glibc) in config.GRADESCOPE_PYTHONS.items():
+        run = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--quiet",
+             "--ignore-installed", *gradescope.pip_target(python, glibc, tmp_path / python),
+             *pins[python]], capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, (python, run.stderr[-2000:])
+
+
+def test_setup_stops_with_a_message_on_an_older_python(built, tmp_path):
+    """Ubuntu 20.04's python3 is 3.8: setup.sh says which base images to pick, and stops."""
+    with zipfile.ZipFile(built[0]) as z:
+        z.extractall(tmp_path / "source")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3").write_text("#!/bin/sh\necho 3.8\n")
+    (fake / "python3").chmod(0o755)
+    run = subprocess.run(["bash", str(tmp_path / "source" / "setup.sh")], cwd=tmp_path / "source",
+                         env={**os.environ, "AUTOGRADER_ROOT": str(tmp_path / "root"),
+                              "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"},
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "python3 is 3.8" in run.stderr and "Ubuntu 22.04" in run.stderr
+    assert not (tmp_path / "root" / "venv").exists()
+
+
 def test_zip_holds_the_grader_pinned_and_is_reproducible(built, tmp_path):
     out, names = built
     assert {"setup.sh", "run_autograder", "requirements.txt"} <= set(names)
@@ -88,10 +134,11 @@ def test_zip_holds_the_grader_pinned_and_is_reproducible(built, tmp_path):
     assert not [n for n in names if "__pycache__" in n or "/." in n or n.startswith(".")]
     with zipfile.ZipFile(out) as z:
         modes = {i.filename: i.external_attr >> 16 for i in z.infolist()}
-        requirements = z.read("requirements.txt").decode().split()
+        pins = pins_by_python(z.read("requirements.txt").decode())
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    assert requirements and all("==" in r for r in requirements)
-    assert {"numpy", "matplotlib", "pytest"} <= {r.split("==")[0].lower() for r in requirements}
+    assert set(pins) == set(config.GRADESCOPE_PYTHONS)
+    for python, these in pins.items():
+        assert {"numpy", "matplotlib", "pytest"} <= {p.split("==")[0].lower() for p in these}
     again = tmp_path / "again.zip"
     gradescope.build(again)
     assert again.read_bytes() == out.read_bytes()

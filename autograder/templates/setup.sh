@@ -5,6 +5,17 @@ set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 cd "$(dirname "$0")"
 
+# requirements.txt pins wheels for these Pythons only (Gradescope's base images @IMAGES@);
+# on another, e.g. Ubuntu 20.04's 3.8, stop here with a message instead of half-installing.
+PY=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo none)
+case " @PYTHONS@ " in
+    *" $PY "*) ;;
+    *) echo "setup.sh: this autograder installs on Python @PYTHONS@ (base images @IMAGES@), but" \
+            "this image's python3 is $PY. Choose one of those base images in the assignment's" \
+            "autograder settings (Ubuntu 22.04 or newer)." >&2
+       exit 1 ;;
+esac
+
 # bubblewrap is the stronger sandbox (without it, or where the container forbids user
 # namespaces, the grader isolates student code in a plain limited process and says so).
 if ! command -v bwrap >/dev/null 2>&1; then
