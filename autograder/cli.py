@@ -15,11 +15,12 @@ def _grade(args) -> int:
     from .runner import grade
 
     result = grade(args.path)
-    print(text.render(result))
+    # The files first: a reader that stops early (`| head`) must not cost them.
     if args.json:
         gradescope.write(result, args.json)
     if args.junit:
         junit.write(result, args.junit)
+    print(text.render(result))
     for line in result.internal:
         print(f"grader: internal error in a check: {line}", file=sys.stderr)
     return 0
@@ -206,6 +207,9 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
+    except BrokenPipeError:  # e.g. `| head` stopped reading: every file is written already
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 1
     except (SubmissionError, MarkerError, ReleaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -90,6 +90,7 @@ def _create(path: Path) -> None:
     open, as when two batch runs start on the same new folder."""
     fd, tmp = tempfile.mkstemp(prefix=".gradebook-", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # readable like the CSV files beside it (mkstemp makes it 0600)
     try:
         conn = _open(Path(tmp))
         conn.execute("PRAGMA journal_mode = WAL")  # kept in the file: every later open is WAL
@@ -241,7 +242,10 @@ def _num(value) -> str:
 
 
 def _csv(header, rows) -> str:
-    buffer = io.StringIO()
+    """CSV text starting with a byte order mark: Excel reads UTF-8 ("josé") only with it;
+    Python's csv reads it with encoding="utf-8-sig", LMS imports accept it."""
+    buffer = io.StringIO("\ufeff")
+    buffer.seek(1)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)

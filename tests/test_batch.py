@@ -124,7 +124,7 @@ def test_gradebook_and_csv_agree(baseline):
         assert all(t[5] == ("passed" if t[3] >= t[4] else "failed") for t in mine)
     assert not [t for t in tests if t[0] in ("carol", "README.txt")]
 
-    wide = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
+    wide = list(csv.DictReader(io.StringIO((out / "grades.csv").read_text("utf-8-sig"))))
     assert [r["student"] for r in wide] == STUDENTS
     functions = list(wide[0])[5:]
     assert "sigmoid" in functions and "sigmoid_grad" in functions
@@ -137,7 +137,7 @@ def test_gradebook_and_csv_agree(baseline):
             assert sum(float(r[f]) for f in functions) == pytest.approx(row["score"])
             assert float(r["sigmoid"]) == pytest.approx(
                 sum(t[3] for t in tests if t[0] == r["student"] and t[2] == "sigmoid"))
-    long = list(csv.DictReader(io.StringIO((out / "grades_long.csv").read_text())))
+    long = list(csv.DictReader(io.StringIO((out / "grades_long.csv").read_text("utf-8-sig"))))
     assert len(long) == len(tests)
     assert {(r["student"], int(r["number"]), r["function"]) for r in long} == {t[:3] for t in tests}
 
@@ -176,7 +176,7 @@ def test_a_changed_submission_alone_is_regraded(subs, baseline, tmp_path):
     assert [s for s in STUDENTS if again[s]["graded_now"]] == ["bob"]
     assert again["bob"]["score"] > rows["bob"]["score"]
     assert again["bob"]["content_hash"] != rows["bob"]["content_hash"]
-    new = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    new = list(csv.DictReader(io.StringIO((tmp_path / "out" / "grades.csv").read_text("utf-8-sig"))))
     assert float(next(r for r in new if r["student"] == "bob")["sigmoid"]) > 0
 
 

@@ -75,7 +75,8 @@ def render(result: GradeResult, student: str, figures: dict[str, str] | None = N
 
 def render_error(student: str, error: str, grader_fault: bool) -> str:
     """Feedback for a submission that could not be graded at all."""
-    why = ("The autograder itself failed on your submission; this is not your grade and your "
-           "instructor has been told." if grader_fault else
+    why = ("The autograder itself failed on your submission; this is not your grade. The "
+           "batch's summary lists it for your instructor, and the next run grades it again."
+           if grader_fault else
            "Your submission could not be graded, so it scores 0. Fix this and submit again.")
     return "\n".join([f"# Feedback for {student}", "", why, "", _fence(error), ""])
