@@ -5,8 +5,10 @@
 OUT gets the stubs generated from ``solutions/`` (``stubs.render``: solution blocks never
 leave), the given helper modules unchanged, ``test_public.py`` with ``public_checks.json``
 (the cases of ``public_cases.py`` with the reference's results), a README, a
-``requirements.txt``, and a GitHub Classroom workflow with its ``autograding.json`` that run
-the public checks on every push. Nothing else of the grader ships: not the hidden checks,
+``requirements.txt``, and a GitHub Classroom workflow in Classroom's current form
+(``classroom-resources/autograding-command-grader`` steps and the grading reporter, on push
+and ``repository_dispatch``) that runs the public checks, labelled as a sample with its own
+maximum. Nothing else of the grader ships: not the hidden checks,
 not the reference, not the autograder package.
 """
 from __future__ import annotations
@@ -99,17 +101,29 @@ def public_checks() -> dict:
     return {"about": "Public checks: a sample. The hidden autograder checks more.", "cases": cases}
 
 
-def autograding(cases: list[dict]) -> dict:
-    """GitHub Classroom's autograding.json: one all-or-nothing test per module."""
+def classroom_steps(cases: list[dict]) -> tuple[str, str, int]:
+    """GitHub Classroom's current workflow form: one ``autograding-command-grader`` step per
+    module (all or nothing, worth its number of public cases), then the reporter's
+    ``runners`` and its env. Returns (steps, reporter env and runners, the sample's maximum)."""
     modules = sorted({c["module"] for c in cases}, key=[c["module"] for c in cases].index)
-    return {"tests": [{
-        "name": f"public checks (a sample): {m}.py",
-        "setup": "",
-        # "-k activations." selects the ids "activations.<function>-<n>" only.
-        "run": f"python -m pytest -q test_public.py -k {m}.",
-        "input": "", "output": "", "comparison": "included", "timeout": 5,
-        "points": sum(c["module"] == m for c in cases),
-    } for m in modules]}
+    steps, env = [], []
+    for m in modules:
+        points = sum(c["module"] == m for c in cases)
+        steps.append(f"""      - name: public sample, {m}.py
+        id: {m.replace("_", "-")}
+        uses: classroom-resources/autograding-command-grader@v1
+        with:
+          test-name: "public sample: {m}.py ({points} calls)"
+          setup-command: ""
+          # "-k {m}." selects the ids "{m}.<function>-<n>" only
+          command: python -m pytest -q test_public.py -k {m}.
+          timeout: 5
+          max-score: {points}""")
+        env.append(f"          {m.upper()}_RESULTS: "
+                   f"\"${{{{ steps.{m.replace('_', '-')}.outputs.result }}}}\"")
+    reporter = ("        env:\n" + "\n".join(env) + "\n        with:\n          runners: "
+                + ",".join(m.replace("_", "-") for m in modules))
+    return "\n".join(steps), reporter, len(cases)
 
 
 def modules() -> dict[str, str]:
@@ -148,10 +162,11 @@ def build(out: Path) -> list[str]:
     files["requirements.txt"] = "\n".join(dependencies()) + "\n"
     files["README.md"] = Template((TEMPLATES / "README.md").read_text(encoding="utf-8")).substitute(
         modules="\n".join(f"- `{m}.py`" for m in config.EXERCISE_MODULES), n_cases=len(checks["cases"]))
+    steps, reporter, sample_max = classroom_steps(checks["cases"])
     files[".github/workflows/classroom.yml"] = Template(
         (TEMPLATES / "classroom.yml").read_text(encoding="utf-8")).substitute(
-        python=f"{sys.version_info.major}.{sys.version_info.minor}")
-    files[".github/classroom/autograding.json"] = json.dumps(autograding(checks["cases"]), indent=2) + "\n"
+        python=f"{sys.version_info.major}.{sys.version_info.minor}", steps=steps,
+        reporter=reporter, sample_max=sample_max)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".release-", dir=out.parent))
     try:

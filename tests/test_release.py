@@ -57,8 +57,7 @@ def test_bundle_has_what_a_student_needs(bundle):
     files = set(_texts(bundle))
     modules = {f"{m}.py" for m in (*config.EXERCISE_MODULES, *config.GIVEN_MODULES)}
     assert files == modules | {"test_public.py", "public_checks.json", "README.md",
-                               "requirements.txt", ".github/workflows/classroom.yml",
-                               ".github/classroom/autograding.json"}
+                               "requirements.txt", ".github/workflows/classroom.yml"}
     for m in config.EXERCISE_MODULES:
         assert (bundle / f"{m}.py").read_text() == (config.ASSIGNMENTS / f"{m}.py").read_text()
     readme = (bundle / "README.md").read_text()
@@ -139,21 +138,37 @@ def test_public_checks_name_the_broken_function(bundle, tmp_path):
     assert all("activations.sigmoid-" in ln for ln in failed), failed
 
 
-def test_classroom_autograding_runs_every_case_once(bundle, tmp_path):
+def test_classroom_workflow_is_the_current_form_and_runs_every_case_once(bundle, tmp_path):
+    """Classroom's current form (issue 12, point 10): a command-grader step per module on push
+    and repository_dispatch, the reporter reading each step's result; labelled as the public
+    sample, with the sample's own maximum."""
+    yaml = pytest.importorskip("yaml")
     cases = json.loads((bundle / "public_checks.json").read_text())["cases"]
-    tests = json.loads((bundle / ".github/classroom/autograding.json").read_text())["tests"]
-    assert sum(t["points"] for t in tests) == len(cases)
+    text = (bundle / ".github/workflows/classroom.yml").read_text()
+    workflow = yaml.safe_load(text)
+    assert {"push", "repository_dispatch"} <= set(workflow[True])  # YAML reads "on" as True
+    assert "education/autograding" not in text and "$" + "python" not in text
+    assert f"out of {len(cases)}: it is not the grade" in text
+    job = workflow["jobs"]["run-autograding-tests"]
+    assert job["if"] == "github.actor != 'github-classroom[bot]'"
+    graders = [s for s in job["steps"] if "autograding-command-grader" in s.get("uses", "")]
+    [reporter] = [s for s in job["steps"] if "autograding-grading-reporter" in s.get("uses", "")]
+    assert reporter["with"]["runners"].split(",") == [s["id"] for s in graders]
+    assert set(reporter["env"]) == {f"{s['id'].replace('-', '_').upper()}_RESULTS" for s in graders}
+    for s in graders:
+        assert reporter["env"][f"{s['id'].replace('-', '_').upper()}_RESULTS"] == \
+            f"${{{{ steps.{s['id']}.outputs.result }}}}"
+        assert s["with"]["test-name"].startswith("public sample: ")
+    assert sum(s["with"]["max-score"] for s in graders) == len(cases)
     work = _student(bundle, tmp_path, config.SOLUTIONS)
     ran = 0
-    for t in tests:
-        command = shlex.split(t["run"])
+    for s in graders:
+        command = shlex.split(s["with"]["command"])
         assert command[:3] == ["python", "-m", "pytest"]
         run = _pytest(work, *command[4:])
-        assert run.returncode == 0, (t["name"], run.stdout[-2000:])
+        assert run.returncode == 0, (s["name"], run.stdout[-2000:])
         ran += int(run.stdout.split(" passed")[0].split()[-1])
     assert ran == len(cases)
-    workflow = (bundle / ".github/workflows/classroom.yml").read_text()
-    assert "education/autograding" in workflow and "$python" not in workflow
 
 
 def test_refuses_a_folder_with_something_in_it(tmp_path):
