@@ -49,9 +49,19 @@ c.CourseDirectory.course_id = {course_id!r}
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 # The hidden test cells import the grader (`autograder.nbgrader_course`) in the notebook's
-# kernel, which inherits this environment. AUTOGRADER_HOME (default: the repository that
-# generated this course) is the folder holding the `autograder` package and `solutions/`.
-AUTOGRADER_HOME = os.environ.setdefault("AUTOGRADER_HOME", {home!r})
+# kernel, which inherits this environment. The grader is found where it is installed in
+# nbgrader's environment (`pip install -e '.[nbgrader]'` in the course repository);
+# AUTOGRADER_HOME, if set, is the folder holding the `autograder` package and `solutions/`.
+import importlib.util
+
+_spec = importlib.util.find_spec("autograder")
+AUTOGRADER_HOME = os.environ.get("AUTOGRADER_HOME") or (
+    os.path.dirname(os.path.dirname(_spec.origin)) if _spec and _spec.origin else "")
+if not AUTOGRADER_HOME:
+    raise RuntimeError("nbgrader_config.py: the grader (the `autograder` package) is not installed "
+                       "in nbgrader's environment: pip install -e '<course repository>[nbgrader]', "
+                       "or set AUTOGRADER_HOME to the repository")
+os.environ["AUTOGRADER_HOME"] = AUTOGRADER_HOME
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (AUTOGRADER_HOME, os.environ.get("PYTHONPATH")) if p)
 
@@ -172,7 +182,8 @@ def _test_cell(module: str, function: str, points: float) -> dict:
               "earned when every hidden check of it passes.\n"
               "### BEGIN HIDDEN TESTS\n"
               "from autograder.nbgrader_course import check\n"
-              f"check({module!r}, {function!r}, {points!r})\n"
+              f"failed = check({module!r}, {function!r}, {points!r})\n"
+              "assert not failed, failed\n"
               "### END HIDDEN TESTS")
     return _cell(f"{function}-tests", source, nbgrader={"grade": True, "locked": True,
                                                          "points": points})
@@ -261,7 +272,7 @@ def write_course(course: Path, assignment: str = ASSIGNMENT,
     for stale in folder.glob("*.ipynb"):
         stale.unlink()
     written = [Path(course) / "nbgrader_config.py"]
-    written[0].write_text(_CONFIG.format(course_id=COURSE_ID, home=str(config.ROOT),
+    written[0].write_text(_CONFIG.format(course_id=COURSE_ID,
                                          timeout=CELL_TIMEOUT), encoding="utf-8")
     for m, nb in notebooks.items():
         written.append(folder / f"{m}.ipynb")
@@ -284,8 +295,10 @@ def write_course(course: Path, assignment: str = ASSIGNMENT,
 _graded: dict[str, dict] = {}  # module -> what the grader said: one grading per notebook
 
 
-def check(module: str, function: str, points: float) -> None:
-    """The hidden part of a test cell: pass when ``function`` earned all its points."""
+def check(module: str, function: str, points: float) -> str | None:
+    """The hidden part of a test cell: None when ``function`` earned all its points, else
+    why not. The cell itself asserts on it, so the traceback nbgrader puts in the feedback
+    holds the cell alone, no frame (host path, source) of the grader."""
     if module not in _graded:
         _graded[module] = _grade_notebooks(Path.cwd(), module)
         for line in _graded[module]["internal"]:  # for the instructor, in the cell's output
@@ -297,9 +310,9 @@ def check(module: str, function: str, points: float) -> None:
                            f"{function} are worth {max_score:g}: regenerate the course with "
                            "`python -m autograder nbgrader`")
     if score < max_score:
-        raise AssertionError(
-            f"{function} earned {score:g} of {max_score:g} points in the course's checks; "
-            "this cell gives its points only when all of them pass.\n\n" + "\n\n".join(failures))
+        return (f"{function} earned {score:g} of {max_score:g} points in the course's checks; "
+                "this cell gives its points only when all of them pass.\n\n" + "\n\n".join(failures))
+    return None
 
 
 def _grade_notebooks(folder: Path, module: str) -> dict:

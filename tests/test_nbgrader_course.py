@@ -207,3 +207,13 @@ def test_batch_grades_nbgraders_submitted_folder_like_nbgrader(course, autograde
     assert rows["ref"]["score"] == pytest.approx(float(autograded["ref"]["score"]))
     feedback = (tmp_path / "out" / "feedback" / "bug.md").read_text()
     assert "activations.ipynb, cell 'sigmoid-" in feedback and "activations.py" not in feedback
+
+
+def test_feedback_shows_no_grader_path_and_the_config_no_checkout(course, autograded):
+    """Point 7: a failed cell's traceback holds the cell alone (no host path, no grader
+    source), and nbgrader_config.py finds the grader where it is installed."""
+    nb = json.loads((course / "autograded" / "bug" / ASSIGNMENT / "activations.ipynb").read_text())
+    outputs = json.dumps([c.get("outputs", []) for c in nb["cells"]])
+    assert "earned" in outputs and "overflow" in outputs  # the failure is there, said plainly
+    assert str(config.ROOT) not in outputs and "nbgrader_course.py" not in outputs
+    assert str(config.ROOT) not in (course / "nbgrader_config.py").read_text()
