@@ -35,6 +35,7 @@ Faults from outside are never recorded as a student's grade:
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -46,6 +47,7 @@ import shutil
 import sqlite3
 import stat
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -68,7 +70,8 @@ PACKAGE = Path(__file__).resolve().parent
 # a stale grade.
 PRESENTATION = frozenset({"report", "templates", "batch.py", "gradebook.py", "release.py",
                           "gradescope.py", "cli.py", "__main__.py", "public_cases.py",
-                          "nbgrader_course.py", "stubs.py", "cluster.py"})
+                          "nbgrader_course.py", "stubs.py", "cluster.py",
+                          "export.py"})
 
 
 # A grade in which student processes died abruptly is kept only once confirmed; after this
@@ -85,6 +88,25 @@ class Submission:
     student: str
     path: Path                  # what is graded: a folder or a zip
     problem: str | None = None  # why this entry can't be graded at all
+    # An LMS export's loose files (Canvas): (file in the folder, the name the student gave it)
+    files: tuple = ()
+
+    def source(self, folder: Path) -> str:
+        """What was graded, for the record: a path in ``folder``, or the LMS's file names."""
+        if self.files:
+            return ", ".join(f.name for f, _ in self.files)
+        return self.path.relative_to(folder).as_posix()
+
+
+# Canvas's "Download Submissions": <lastfirst>[_LATE]_<canvas id>_<submission id>_<file name>,
+# loose in one folder, a resubmitted file's name ending in -1, -2, ...
+CANVAS = re.compile(r"^(?P<student>[a-z0-9]+)(?:_LATE)?_(?P<canvas_id>\d+)_(?:\d+_)?(?P<name>.+)$")
+# Moodle's "Download all submissions": a folder per student, "<Full Name>_<id>_assignsubmission_file_"
+MOODLE = re.compile(r"^(?P<student>.+_\d+)_assignsubmission_\w+_?$")
+
+
+def _canvas_name(name: str) -> str:
+    return re.sub(r"-\d+(?=\.[A-Za-z]+$)", "", name)
 
 
 def _digest(path: Path) -> str:
@@ -141,21 +163,59 @@ def grader_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+def handed_in(sub: Submission) -> str:
+    """When ``sub`` was handed in, in UTC ISO 8601: nbgrader's ``timestamp.txt`` when there is
+    one (what its late penalty uses), else the time of its newest file."""
+    stamp = sub.path / "timestamp.txt" if sub.path.is_dir() and not sub.files else None
+    if stamp is not None and stamp.is_file():
+        text = stamp.read_text(encoding="utf-8", errors="replace").strip().removesuffix(" UTC")
+        try:
+            when = datetime.fromisoformat(text)
+            when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+            return when.astimezone(timezone.utc).isoformat(timespec="seconds")
+        except ValueError:
+            pass
+    paths = [f for f, _ in sub.files] or ([sub.path] if not sub.path.is_dir() else
+                                           [p for p in _files(sub.path) if not p.is_symlink()])
+    newest = max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+    return datetime.fromtimestamp(newest, timezone.utc).isoformat(timespec="seconds")
+
+
 def _key(sub: Submission) -> str:
     """What a grade is valid for: the files, and for an entry that can't be graded, why."""
-    files = content_hash(sub.path) if sub.path.exists() else ""
+    if sub.files:
+        files = hashlib.sha256("".join(f"{name} {_digest(f)}\n" for f, name in sub.files)
+                               .encode()).hexdigest()
+    else:
+        files = content_hash(sub.path) if sub.path.exists() else ""
     return hashlib.sha256(f"{files} {sub.problem}".encode()).hexdigest() if sub.problem else files
 
 
 def discover(folder: Path, assignment: str | None = None, skip: Path | None = None) -> list[Submission]:
-    """Every submission in ``folder``, one per student, sorted by student id."""
+    """Every submission in ``folder``, one per student, sorted by student id. Besides one
+    folder or zip per student (nbgrader's layout with ``assignment``), Canvas's loose files
+    (``CANVAS``) are grouped per student and Moodle's folders (``MOODLE``) named after the
+    student and their id."""
     by_student: dict[str, list[Path]] = {}
+    canvas_files: dict[str, list[tuple[Path, str]]] = {}
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or entry.name == "__MACOSX" or entry == skip:
             continue
         zipped = entry.is_file() and entry.suffix.lower() == ".zip"
-        by_student.setdefault(entry.stem if zipped else entry.name, []).append(entry)
+        canvas = CANVAS.match(entry.name) if entry.is_file() and not zipped else None
+        moodle = MOODLE.match(entry.name) if entry.is_dir() else None
+        if canvas:
+            canvas_files.setdefault(canvas["student"], []).append(
+                (entry, _canvas_name(canvas["name"])))
+            continue
+        student = moodle["student"] if moodle else entry.stem if zipped else entry.name
+        by_student.setdefault(student, []).append(entry)
     found = []
+    for student, files in canvas_files.items():
+        if student in by_student:
+            by_student[student] += [f for f, _ in files]  # refused below: two submissions
+        else:
+            found.append(Submission(student, folder, files=tuple(files)))
     for student, entries in by_student.items():
         entry, problem = entries[0], None
         if len(entries) > 1:
@@ -168,7 +228,7 @@ def discover(folder: Path, assignment: str | None = None, skip: Path | None = No
         elif not entry.is_dir() and entry.suffix.lower() != ".zip":
             problem = f"'{entry.name}' is neither a folder nor a zip file, so it was not graded."
         found.append(Submission(student, entry, problem))
-    return found
+    return sorted(found, key=lambda s: s.student)
 
 
 def _scores(result: GradeResult) -> list:
@@ -291,7 +351,9 @@ class _Graders:
             while queue or busy:
                 while queue and len(busy) < self.jobs:
                     sub = queue.pop()
-                    process, conn = self._send(sub.path.relative_to(self.folder).as_posix())
+                    process, conn = self._send(sub.path.relative_to(self.folder).as_posix()
+                                               if sub.path.is_relative_to(self.folder)
+                                               else str(sub.path))
                     busy[conn] = (process, sub, time.monotonic())
                 deadline = min(s for _, _, s in busy.values()) + config.BATCH_SUBMISSION_TIMEOUT
                 ready = set(wait([*busy, *(p.sentinel for p, _, _ in busy.values())],
@@ -390,6 +452,18 @@ def export_student(conn, out: Path, student: str) -> None:
                            json.dumps(gradescope.to_gradescope(result), indent=2))
 
 
+def _staged(sub: Submission, staging: Path) -> Submission:
+    """``sub`` as a folder to grade: an LMS's loose files copied into ``staging/<student>``
+    under the names the student gave them; any other submission as it is."""
+    if not sub.files:
+        return sub
+    target = staging / _file_name(sub.student)
+    target.mkdir()
+    for path, name in sub.files:
+        shutil.copyfile(path, target / _file_name(name))
+    return dataclasses.replace(sub, path=target)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -428,7 +502,8 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
         grader = grader_fingerprint()
         found = discover(folder, assignment, skip=out)
         with _writing(out, now):  # gone from the folder: out of the exports, kept in the record
-            for student in gradebook.mark_present(conn, [s.student for s in found], _now()):
+            times = {s.student: handed_in(s) for s in found}
+            for student in gradebook.mark_present(conn, str(folder), times, _now()):
                 _remove_exports(out, student)
         known = gradebook.submissions(conn, removed=True)
         keys, todo = {}, []
@@ -437,13 +512,13 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
             old = known.get(sub.student)
             if (not regrade and old and old["content_hash"] == keys[sub.student]
                     and old["grader"] == grader and old["error_kind"] != "grader"
-                    and old["source"] == sub.path.relative_to(folder).as_posix()):
+                    and old["source"] == sub.source(folder)):
                 continue
             todo.append(sub)
         progress = progress or Progress(len(todo))
 
         def done(sub: Submission, reply: dict) -> None:
-            row = {"student": sub.student, "source": sub.path.relative_to(folder).as_posix(),
+            row = {"student": sub.student, "source": sub.source(folder),
                    "content_hash": keys[sub.student], "grader": grader,
                    "graded_at": _now()}
             result = None
@@ -465,7 +540,8 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
                 done(sub, {"error": sub.problem, "kind": "submission"})
         graders = pool(folder, grader) if pool else _Graders(jobs, folder)
         try:
-            graders.run([s for s in todo if not s.problem], done)
+            with tempfile.TemporaryDirectory(prefix="lms-files-") as staging:
+                graders.run([_staged(s, Path(staging)) for s in todo if not s.problem], done)
         finally:
             progress.close()
         # Rewrite every derived file from the gradebook: fills in whatever a killed run

@@ -121,6 +121,18 @@ def _cluster_options(b: argparse.ArgumentParser) -> None:
     c.add_argument("--slurm-account", help="the Slurm account to charge")
 
 
+def _export(args) -> int:
+    from .export import export
+
+    path, warnings = export(args.out, args.format, args.assignment, args.points,
+                            roster=args.roster, due=args.due, extensions=args.extensions,
+                            late_penalty=args.late_penalty)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    print(path)
+    return 0
+
+
 def _nbgrader(args) -> int:
     from .nbgrader_course import write_course
 
@@ -181,6 +193,18 @@ def parser() -> argparse.ArgumentParser:
     _cluster_options(b)
     b.set_defaults(run=_batch)
 
+    e = sub.add_parser("export", help="write a batch's grades for an LMS gradebook import")
+    e.add_argument("out", type=Path, help="the batch's output folder (holds gradebook.sqlite)")
+    e.add_argument("--format", choices=("canvas", "moodle", "csv"), default="csv")
+    e.add_argument("--assignment", required=True, help="the assignment's name (its column)")
+    e.add_argument("--points", type=float, required=True, help="the assignment's points in the LMS")
+    e.add_argument("--roster", type=Path, help="CSV: student,id,name,email,lms_id")
+    e.add_argument("--due", help="due date, ISO 8601 (e.g. 2026-12-08T23:59:00+00:00)")
+    e.add_argument("--extensions", type=Path, help="CSV: student,due (a due date of their own)")
+    e.add_argument("--late-penalty", type=float, default=0.0,
+                   help="fraction of the points lost per started day late (default 0)")
+    e.set_defaults(run=_export)
+
     r = sub.add_parser("release", help="build the student bundle: stubs, helpers, public checks")
     r.add_argument("out", type=Path, help="a new (or empty) folder")
     r.set_defaults(run=_release)
@@ -200,6 +224,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from .collect import SubmissionError
+    from .export import ExportError
     from .runner import GradingError
     from .release import ReleaseError
     from .stubs import MarkerError
@@ -210,7 +235,7 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `| head` stopped reading: every file is written already
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 1
-    except (SubmissionError, MarkerError, ReleaseError) as exc:
+    except (SubmissionError, MarkerError, ReleaseError, ExportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except GradingError as exc:

@@ -1,9 +1,11 @@
 """The SQLite gradebook of a class, and the CSV files exported from it.
 
 One row per submission in ``submissions``, one per check in ``tests`` and one per figure
-the student's experiments drew in ``figures``; ``removed`` lists the students whose
-submission is no longer in the submissions folder: their grade is kept (the history) but
-leaves every export, until a submission of theirs comes back. A submission's
+the student's experiments drew in ``figures``; ``found`` says in which submissions folder
+each was last found and when it was handed in; ``removed`` lists the students whose
+submission is no longer in the folder it was found in: their grade is kept (the history)
+but leaves every export, until a submission of theirs comes back. (A gradebook shared by
+batches over different folders loses nobody: only a folder's own students can leave it.) A submission's
 rows are replaced in one transaction, so a batch killed at any moment leaves either its
 old grade or its new one, never a mix. The WAL journal and a busy timeout let two batch
 runs share a gradebook: readers never block, writers wait their turn.
@@ -60,6 +62,11 @@ CREATE TABLE IF NOT EXISTS figures (
     name      TEXT NOT NULL,     -- as the check named it
     png       BLOB NOT NULL,     -- what the student's experiment drew
     PRIMARY KEY (student, name)
+);
+CREATE TABLE IF NOT EXISTS found (
+    student    TEXT PRIMARY KEY,
+    folder     TEXT NOT NULL,    -- the submissions folder it was last found in
+    at         TEXT NOT NULL     -- when it was handed in (nbgrader's timestamp.txt, else the newest file)
 );
 CREATE TABLE IF NOT EXISTS removed (
     student    TEXT PRIMARY KEY REFERENCES submissions(student) ON DELETE CASCADE,
@@ -187,16 +194,24 @@ def submissions(conn: sqlite3.Connection, removed: bool = False) -> dict[str, di
             conn.execute(f"SELECT * FROM submissions{where} ORDER BY student")}
 
 
-def mark_present(conn: sqlite3.Connection, students, when: str) -> list[str]:
-    """Record that exactly ``students`` are in the submissions folder now: the others are
-    marked removed at ``when`` (once), these no longer are. Returns the newly removed."""
-    students = set(students)
+def submitted_at(conn: sqlite3.Connection) -> dict[str, str]:
+    """student -> when the submission was handed in, as last found."""
+    return {r[0]: r[1] for r in conn.execute("SELECT student, at FROM found")}
+
+
+def mark_present(conn: sqlite3.Connection, folder: str, times: dict[str, str],
+                 when: str) -> list[str]:
+    """Record that exactly the students of ``times`` (student -> when handed in) are in the
+    submissions ``folder`` now: those last found there before and gone now are marked
+    removed at ``when``; these no longer are. Returns the newly removed."""
     with transaction(conn):
         known = {r[0] for r in conn.execute("SELECT student FROM submissions")}
+        mine = {r[0] for r in conn.execute("SELECT student FROM found WHERE folder = ?", (folder,))}
         gone = {r[0] for r in conn.execute("SELECT student FROM removed")}
-        back = sorted(gone & students)
-        new = sorted(known - students - gone)
-        conn.executemany("DELETE FROM removed WHERE student = ?", [(s,) for s in back])
+        new = sorted((mine & known) - set(times) - gone)
+        conn.executemany("INSERT OR REPLACE INTO found VALUES (?, ?, ?)",
+                         [(s, folder, at) for s, at in sorted(times.items())])
+        conn.executemany("DELETE FROM removed WHERE student = ?", [(s,) for s in sorted(times)])
         conn.executemany("INSERT INTO removed VALUES (?, ?)", [(s, when) for s in new])
     return new
 
@@ -241,7 +256,7 @@ def _num(value) -> str:
     return "" if value is None else format(round(value, 6), ".10g")
 
 
-def _csv(header, rows) -> str:
+def csv_text(header, rows) -> str:
     """CSV text starting with a byte order mark: Excel reads UTF-8 ("josé") only with it;
     Python's csv reads it with encoding="utf-8-sig", LMS imports accept it."""
     buffer = io.StringIO("\ufeff")
@@ -275,8 +290,8 @@ def export_csv(conn: sqlite3.Connection, out: Path) -> tuple[Path, Path]:
              *[_num(per_function.get(s["student"], {}).get(f)) for f in functions]]
             for s in subs]
     grades, grades_long = Path(out) / "grades.csv", Path(out) / "grades_long.csv"
-    write_atomic(grades, _csv(["student", "score", "max_score", "error", "problems", *functions],
+    write_atomic(grades, csv_text(["student", "score", "max_score", "error", "problems", *functions],
                               wide))
-    write_atomic(grades_long, _csv(["student", "number", "name", "function", "kind", "score",
+    write_atomic(grades_long, csv_text(["student", "number", "name", "function", "kind", "score",
                                     "max_score", "status", "output"], long_rows))
     return grades, grades_long
