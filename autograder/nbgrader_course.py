@@ -71,6 +71,17 @@ c.Execute.timeout = {timeout}
 '''
 CELL_TIMEOUT = 600
 
+# The last cell of every notebook: the public checks of its module, visible, for students
+# to run before they submit (the release's test_public.py and public_checks.json, shipped
+# beside the notebooks). Not graded.
+_PUBLIC = """\
+# Public checks: a sample of calls to your functions with the reference's answers. Run this
+# cell to check your work before you submit (save the notebook first: the checks read it as
+# saved). Passing them is a good sign, not your grade: the hidden checks grade much more.
+import {importer}, pytest
+pytest.main(["-q", "-p", "no:cacheprovider", "test_public.py", "-k", "{{module}}."])""".format(
+    importer=IMPORTER)
+
 _INTRO = """\
 # `{module}.py`
 
@@ -205,6 +216,8 @@ def notebook(module: str, points: dict[str, float]) -> dict:
             cells.append(_cell(f"{module}-{n}-given", text, nbgrader={"locked": True}))
         if kind == "def" and name in points:
             cells.append(_test_cell(module, name, points[name]))
+    cells.append(_cell(f"{module}-{notebooks.PUBLIC_CHECKS}", _PUBLIC.format(module=module),
+                       nbgrader={"locked": True}))
     siblings = _imported_modules(source) & set(config.EXERCISE_MODULES)
     if siblings:  # first of the code cells, before anything imports a sibling notebook
         at = 1 if cells and cells[0]["cell_type"] == "markdown" else 0
@@ -282,6 +295,9 @@ def write_course(course: Path, assignment: str = ASSIGNMENT,
     helpers = {f"{g}.py": (config.SOLUTIONS / f"{g}.py").read_text(encoding="utf-8")
                for g in config.GIVEN_MODULES if (config.SOLUTIONS / f"{g}.py").exists()}
     helpers[f"{IMPORTER}.py"] = _IMPORTER_SOURCE.format(notebooks_source=_notebooks_code())
+    from .release import public_files
+
+    helpers.update(public_files())  # test_public.py and public_checks.json, for the last cell
     for name, text in helpers.items():
         written.append(folder / name)
         written[-1].write_text(text, encoding="utf-8")

@@ -20,6 +20,9 @@ SEPARATOR = "\n\n\n"  # between two cells in the module (keeps line numbers coun
 # The course's helper that lets one notebook import another (nbgrader_course.py ships it).
 # The grader has the modules as files, so a notebook's `import nbimport` is left out.
 IMPORTER = "nbimport"
+# The course's visible cell that runs the public checks (test_public.py) in the kernel: not
+# part of the module (it would run the checks at every import).
+PUBLIC_CHECKS = "public-checks"
 
 
 @dataclass
@@ -44,9 +47,13 @@ def _label(cell: dict, index: int) -> str:
 
 
 def _is_test_cell(cell: dict) -> bool:
+    """nbgrader's test cells and the course's public-checks cell: not the module's code."""
     meta = cell.get("metadata", {})
     nb = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
-    return isinstance(nb, dict) and bool(nb.get("grade")) and not nb.get("solution")
+    if not isinstance(nb, dict):
+        return False
+    return (bool(nb.get("grade")) and not nb.get("solution")) or \
+        str(nb.get("grade_id", "")).endswith(f"-{PUBLIC_CHECKS}")
 
 
 def _text(cell: dict) -> str:

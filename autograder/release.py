@@ -142,6 +142,15 @@ def modules() -> dict[str, str]:
     return {f"{m}.py": rendered[f"{m}.py"] for m in (*config.EXERCISE_MODULES, *config.GIVEN_MODULES)}
 
 
+def public_files(checks: dict | None = None) -> dict[str, str]:
+    """``test_public.py`` and ``public_checks.json`` (``checks``: ``public_checks()``)."""
+    checks = checks or public_checks()
+    # One case per line: readable, and a diff between two releases shows what changed.
+    return {"public_checks.json": (f'{{"about": {json.dumps(checks["about"])}, "cases": [\n'
+                                   + ",\n".join(json.dumps(c) for c in checks["cases"]) + "\n]}\n"),
+            "test_public.py": (TEMPLATES / "test_public.py").read_text(encoding="utf-8")}
+
+
 def build(out: Path) -> list[str]:
     """Write the bundle to ``out`` (absent or empty); return the files written.
 
@@ -155,10 +164,7 @@ def build(out: Path) -> list[str]:
 
     checks = public_checks()
     files = dict(modules())
-    # One case per line: readable, and a diff between two releases shows what changed.
-    files["public_checks.json"] = (f'{{"about": {json.dumps(checks["about"])}, "cases": [\n'
-                                   + ",\n".join(json.dumps(c) for c in checks["cases"]) + "\n]}\n")
-    files["test_public.py"] = (TEMPLATES / "test_public.py").read_text(encoding="utf-8")
+    files.update(public_files(checks))
     files["requirements.txt"] = "\n".join(dependencies()) + "\n"
     files["README.md"] = Template((TEMPLATES / "README.md").read_text(encoding="utf-8")).substitute(
         modules="\n".join(f"- `{m}.py`" for m in config.EXERCISE_MODULES), n_cases=len(checks["cases"]))

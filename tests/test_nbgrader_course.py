@@ -217,3 +217,25 @@ def test_feedback_shows_no_grader_path_and_the_config_no_checkout(course, autogr
     assert "earned" in outputs and "overflow" in outputs  # the failure is there, said plainly
     assert str(config.ROOT) not in outputs and "nbgrader_course.py" not in outputs
     assert str(config.ROOT) not in (course / "nbgrader_config.py").read_text()
+
+
+def test_released_notebooks_carry_their_public_checks(course):
+    """Point 7: each released notebook ends with a visible cell that runs its module's public
+    checks; the grader leaves that cell out of the module. The reference passes them, the
+    released stubs fail them."""
+    from autograder import notebooks as reader
+
+    release = course / "release" / ASSIGNMENT
+    assert (release / "test_public.py").is_file() and (release / "public_checks.json").is_file()
+    for module, nb in notebooks(release).items():
+        [cell] = [c for c in nb["cells"] if c["id"] == f"{module}-public-checks"]
+        assert "test_public.py" in cell["source"] and f'"{module}."' in cell["source"]
+        assert not cell["metadata"]["nbgrader"].get("grade")
+        module_code = reader.convert(json.dumps(nb).encode(), f"{module}.ipynb").source
+        assert "pytest.main" not in module_code
+    cell = next(c for c in notebooks(release)["activations"]["cells"]
+                if c["id"] == "activations-public-checks")["source"]
+    passed = run_in(course / "source" / ASSIGNMENT, cell)
+    failed = run_in(release, cell)
+    assert " passed" in passed.stdout and "failed" not in passed.stdout, passed.stdout[-2000:]
+    assert " failed" in failed.stdout and "not written yet" in failed.stdout, failed.stdout[-2000:]
