@@ -538,10 +538,16 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
         for sub in todo:
             if sub.problem:
                 done(sub, {"error": sub.problem, "kind": "submission"})
+            elif pool and sub.files:  # a cluster's workers read submissions in the folder
+                done(sub, {"error": "Canvas's loose files are graded by a batch without "
+                           "--cluster/--scheduler only (the workers read each submission in "
+                           "the folder); this row is graded again by the next run.",
+                           "kind": "grader"})
+        todo = [s for s in todo if not s.problem and not (pool and s.files)]
         graders = pool(folder, grader) if pool else _Graders(jobs, folder)
         try:
             with tempfile.TemporaryDirectory(prefix="lms-files-") as staging:
-                graders.run([_staged(s, Path(staging)) for s in todo if not s.problem], done)
+                graders.run([_staged(s, Path(staging)) for s in todo], done)
         finally:
             progress.close()
         # Rewrite every derived file from the gradebook: fills in whatever a killed run
