@@ -146,7 +146,7 @@ class _Grader:
 
 # Each worker thread's grader, kept from task to task (one thread per worker on the clusters
 # built here; a running cluster's workers may have more).
-_local = threading.local()
+_thread = threading.local()
 
 
 def _here() -> str:
@@ -156,12 +156,12 @@ def _here() -> str:
 def _attempt(job: Job, isolation: str, deadline: float):
     """One grade of ``job`` by this thread's grader (started if needed): what ``receive``
     returns, or ("refused", None) when the grader is not the client's."""
-    grader = getattr(_local, "grader", None)
+    grader = getattr(_thread, "grader", None)
     if grader is not None and (grader.key != (job.folder, isolation) or grader.process.poll() is not None):
         _stop_grader()
         grader = None
     if grader is None:
-        grader = _local.grader = _Grader(job.folder, isolation)
+        grader = _thread.grader = _Grader(job.folder, isolation)
         status, hello = grader.receive(deadline - time.monotonic())
         if status != "reply":
             return status, hello
@@ -176,10 +176,10 @@ def _attempt(job: Job, isolation: str, deadline: float):
 
 
 def _stop_grader() -> None:
-    grader = getattr(_local, "grader", None)
+    grader = getattr(_thread, "grader", None)
     if grader is not None:
         grader.stop()
-        _local.grader = None
+        _thread.grader = None
 
 
 def grade_task(job: Job) -> Outcome:
@@ -202,7 +202,7 @@ def grade_task(job: Job) -> Outcome:
     for _ in range(2):  # a grader process that died gets one more try, as locally
         begun = time.monotonic()
         status, value = _attempt(job, isolation, begun + job.timeout)
-        grader = getattr(_local, "grader", None)
+        grader = getattr(_thread, "grader", None)
         fingerprint = grader.fingerprint if grader else None
         if status == "refused":
             return Outcome(None, fingerprint, isolation, _here())

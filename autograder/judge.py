@@ -381,14 +381,13 @@ def expect_between(got, lo, hi, what: str, *, rtol: float, atol: float, inputs=N
     return got
 
 
-def expect_vectorised(sub, module: str, function: str, x, *args, reference=None) -> None:
+def expect_vectorised(sub, module: str, function: str, x, *args) -> None:
     """``Fail`` unless ``function(x, *args)`` works on whole arrays: the Python lines it
     runs in the submission's own code (counted in the sandbox, so load can't move them)
     must not grow with the input, beyond config.VECTOR_LINES_PER_ELEMENT per element, from
     the first config.VECTOR_SIZES[0] elements of ``x`` to the first VECTOR_SIZES[1]. A
     vectorised function runs the same lines whatever the size; a loop over the elements
-    (for, a comprehension, np.vectorize or map calling the student's code) runs more.
-    ``reference`` is not needed by the count (the reference runs no counted lines)."""
+    (for, a comprehension, np.vectorize or map calling the student's code) runs more."""
     from .config import VECTOR_LINES_PER_ELEMENT, VECTOR_SIZES
 
     numeric_answer(returned(call(sub, module, function, x, *args), call_text(function, x, *args)),

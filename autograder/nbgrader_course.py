@@ -204,7 +204,8 @@ def notebook(module: str, points: dict[str, float]) -> dict:
     """The source notebook of the exercise ``module``; ``points``: function -> its points
     (a test cell follows each of the module's functions listed there)."""
     path = config.SOLUTIONS / f"{module}.py"
-    source = path.read_text(encoding="utf-8")
+    # hints are feedback, not notebook text (nbgrader's release keeps docstrings as they are)
+    source = stubs.strip_hints(path.read_text(encoding="utf-8"), str(path))
     stubs.strip_solutions(source, str(path))  # malformed markers fail here, with file and line
     cells = []
     for n, (kind, text, name) in enumerate(_top_level(source, str(path))):

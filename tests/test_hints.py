@@ -43,6 +43,19 @@ def test_no_hint_appears_in_the_stubs():
     assert count >= 30
 
 
+def test_no_hint_appears_in_the_nbgrader_notebooks():
+    import json
+
+    from autograder import nbgrader_course
+
+    for module, functions in MODULES.items():
+        text = _flat(json.dumps(nbgrader_course.notebook(module, {})))
+        assert "HINTS" not in text
+        for function in functions:
+            for stages in hints.of(module, function).values():
+                assert not any(_flat(stage) in text for stage in stages), function
+
+
 def test_hint_blocks_must_be_closed():
     with pytest.raises(stubs.MarkerError, match="never closed"):
         stubs.strip_hints('"""doc\n### BEGIN HINTS\nvalues: x\n"""\n')
