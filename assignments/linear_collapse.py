@@ -14,7 +14,7 @@ Two ideas from the lecture's opening:
    grows: the "towers" picture behind the universal approximation theorem
    (``step_approximation``, ``sum_of_steps``).
 
-Row-vector convention throughout (SPEC.md): a layer maps h (n, d_in) to h @ W + b, with
+Row-vector convention throughout: a layer maps h (n, d_in) to h @ W + b, with
 W of shape (d_in, d_out) and b of shape (d_out,).
 
 Run ``python linear_collapse.py OUT_DIR`` to write the figures as PNG files.

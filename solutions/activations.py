@@ -7,7 +7,7 @@ tanh (zero-centred but still saturates), relu (cheap, does not saturate for x > 
 but units can die), relu6, and the fixes for dead ReLUs: leaky, parametric (PReLU)
 and exponential (ELU) slopes on the negative side; then gelu and swish.
 
-Every function follows the array contract in SPEC.md:
+Every function follows the course's array contract:
 
 * ``x`` is a Python number, a (nested) list or a numpy array of any shape (0-d
   too) of bool, integer or floating dtype;

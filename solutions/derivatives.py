@@ -9,7 +9,7 @@ x < 0.
 
 Every ``*_grad(x, ...)`` is the derivative with respect to the input,
 evaluated at the input ``x`` (not at the activation's output), elementwise,
-under the array contract of SPEC.md: ``x`` a number, nested list or array of any
+under the course's array contract: ``x`` a number, nested list or array of any
 shape (0-d too) of bool, int or float dtype; result shaped like
 ``np.asarray(x)``; floating input keeps its dtype, bool/int give float64 (a
 derivative is never bool/int); the input is never written to; nothing is

@@ -1,6 +1,6 @@
 """A tiny numpy multilayer perceptron for binary classification (given: nothing to write here).
 
-Row-vector convention, as in SPEC.md: layer l maps h (n, d_l) to h @ W_l + b_l, with W_l of
+Row-vector convention, as in every exercise: layer l maps h (n, d_l) to h @ W_l + b_l, with W_l of
 shape (d_l, d_{l+1}) and b_l of shape (d_{l+1},). Parameters are plain lists of arrays,
 ``weights`` and ``biases``, so anyone can evaluate a trained network with their own code.
 

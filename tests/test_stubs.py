@@ -104,3 +104,9 @@ def test_every_committed_stub_imports_cleanly():
     out = subprocess.run([sys.executable, "-c", code, *names], cwd=config.ASSIGNMENTS,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_student_materials_cite_no_document_students_lack():
+    # SPEC.md is the course team's contract; students get its terms in the docstrings
+    for path in config.ASSIGNMENTS.glob("*.py"):
+        assert "SPEC" not in path.read_text(encoding="utf-8"), path.name
