@@ -32,8 +32,9 @@ def test_lanes_follow_the_cores_this_process_may_use(tmp_path, monkeypatch):
         assert runner.usable_cores(str(cpu_max)) == cores, quota
     assert runner.usable_cores(str(tmp_path / "none")) == affinity
     monkeypatch.setattr(runner, "usable_cores", lambda: 2)
-    with monkeypatch.context() as alone:  # as a grader process is (earlier tests, e.g. a
-        alone.setattr(runner.threading, "active_count", lambda: 1)  # Dask client, may leave threads here)
+    # alone, as a grader process is (earlier tests, e.g. a Dask client's, may leave threads here)
+    with monkeypatch.context() as alone:
+        alone.setattr(runner.threading, "active_count", lambda: 1)
         assert len(runner.lanes()) == len(config.CHECK_LANES)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
