@@ -410,19 +410,20 @@ def _verify_dead_unit_experiment(res, args, kwargs):
         part(res, kwargs)
 
 
-def _dead_run(sub, kwargs):
-    what = judge.call_text("dead_unit_experiment", **kwargs)
-    return judge.returned(judge.run(sub, MODULE, "dead_unit_experiment", **kwargs), what)
+def _ran(sub, function, kwargs):
+    """What the experiment ``function(**kwargs)`` returned (one run shared by its checks)."""
+    what = judge.call_text(function, **kwargs)
+    return judge.returned(judge.run(sub, MODULE, function, **kwargs), what)
 
 
 def _each_dead_call(sub, check, calls=DEAD_CALLS):
-    judge.all_of(*[lambda kw=kw: check(_dead_run(sub, kw), kw) for kw in calls])
+    judge.all_of(*[lambda kw=kw: check(_ran(sub, "dead_unit_experiment", kw), kw) for kw in calls])
 
 
 def _all_dead_calls(sub, check, calls):
     """``check`` on every call, all or nothing (a dead unit's zeros are right only there)."""
     for kw in calls:
-        check(_dead_run(sub, kw), kw)
+        check(_ran(sub, "dead_unit_experiment", kw), kw)
 
 
 @pytest.mark.check(kind="correctness", points=POINTS["dead_unit_experiment.trained"],
@@ -445,10 +446,10 @@ def test_dead_unit_experiment_grads(sub):
 def test_dead_unit_experiment_zero_grad(sub):
     mlp = _mlp()
     relu = mlp.ACTIVATIONS["relu"][0]
-    _dead_run(sub, LIVE_CALL)   # its gradients are not zero: verified with the dead runs
+    _ran(sub, "dead_unit_experiment", LIVE_CALL)   # its gradients are not zero: verified with the dead runs
 
     def part(kwargs):
-        res, unit = _dead_run(sub, kwargs), kwargs["unit"]
+        res, unit = _ran(sub, "dead_unit_experiment", kwargs), kwargs["unit"]
         what, x, y, (w0, b0), after, losses = _dead_result(res, kwargs)
         # The grader's own evidence: the unit is negative on every input, and moving its
         # parameters changes nothing the network computes.
@@ -485,7 +486,7 @@ def test_dead_unit_experiment_zero_grad(sub):
 def test_dead_unit_experiment_stays_dead(sub):
     def part(kwargs):
         unit = kwargs["unit"]
-        what, x, y, (w0, b0), (w1, b1), losses = _dead_result(_dead_run(sub, kwargs), kwargs)
+        what, x, y, (w0, b0), (w1, b1), losses = _dead_result(_ran(sub, "dead_unit_experiment", kwargs), kwargs)
         if not (np.array_equal(w1[0][:, unit], w0[0][:, unit]) and b1[0][unit] == b0[0][unit]):
             raise Fail(f"{what}: after training, the dead unit's weights W_0[:, {unit}] = "
                        f"{judge.short(w1[0][:, unit])} and bias {b1[0][unit]!r} are not bit for bit "
@@ -509,11 +510,6 @@ def test_dead_unit_experiment_stays_dead(sub):
 
 SWEEP_CALLS = tuple(dict(lrs=SWEEP_LRS, seed=s, bias_init=b, steps=SWEEP_STEPS)
                     for s, b in zip(SWEEP_SEEDS, SWEEP_BIAS))
-
-
-def _sweep_run(sub, kwargs):
-    what = judge.call_text("lr_sweep", **kwargs)
-    return judge.returned(judge.run(sub, MODULE, "lr_sweep", **kwargs), what)
 
 
 def _sweep(res, kwargs):
@@ -550,7 +546,7 @@ def _verify_lr_sweep(res, args, kwargs):
 @pytest.mark.check(kind="correctness", points=POINTS["lr_sweep.trained"], function="lr_sweep",
                    name="lr_sweep: one start, each network's whole run replayed at its own learning rate")
 def test_lr_sweep_trained(sub):
-    judge.all_of(*[lambda kw=kw: _verify_lr_sweep(_sweep_run(sub, kw), (), kw)
+    judge.all_of(*[lambda kw=kw: _verify_lr_sweep(_ran(sub, "lr_sweep", kw), (), kw)
                    for kw in SWEEP_CALLS])
 
 
@@ -560,7 +556,7 @@ def test_lr_sweep_claim(sub):
     fresh = _fresh()[0]
 
     def part(kwargs):
-        what, x, y, nets, losses = _sweep(_sweep_run(sub, kwargs), kwargs)
+        what, x, y, nets, losses = _sweep(_ran(sub, "lr_sweep", kwargs), kwargs)
         dead = [float(np.mean(_own_dead(fresh, w, b))) for w, b in nets]
         table = ", ".join(f"lr {lr:g}: {d:.2f}" for lr, d in zip(SWEEP_LRS, dead))
         high = dead[SWEEP_LRS.index(max(SWEEP_LRS))]
@@ -580,11 +576,6 @@ def test_lr_sweep_claim(sub):
 
 LEAKY_CALLS = tuple(dict(seed=s, **LEAKY_KW) for s in LEAKY_SEEDS)
 NETS = ("relu", "leaky_relu")
-
-
-def _leaky_run(sub, kwargs):
-    what = judge.call_text("relu_vs_leaky", **kwargs)
-    return judge.returned(judge.run(sub, MODULE, "relu_vs_leaky", **kwargs), what)
 
 
 def _leaky(res, kwargs):
@@ -613,7 +604,7 @@ def _verify_relu_vs_leaky(res, args, kwargs):
                    function="relu_vs_leaky",
                    name="relu_vs_leaky: both networks' whole runs replayed from one start at one learning rate")
 def test_relu_vs_leaky_trained(sub):
-    judge.all_of(*[lambda kw=kw: _verify_relu_vs_leaky(_leaky_run(sub, kw), (), kw)
+    judge.all_of(*[lambda kw=kw: _verify_relu_vs_leaky(_ran(sub, "relu_vs_leaky", kw), (), kw)
                    for kw in LEAKY_CALLS])
 
 
@@ -625,7 +616,7 @@ def test_relu_vs_leaky_relu_dead(sub):
     fresh = _fresh()[0]
 
     def part(kwargs):
-        what, x, y, nets = _leaky(_leaky_run(sub, kwargs), kwargs)
+        what, x, y, nets = _leaky(_ran(sub, "relu_vs_leaky", kwargs), kwargs)
         w, b, _ = nets["relu"]
         dead_train, dead_fresh = _own_dead(x, w, b), _own_dead(fresh, w, b)
         if min(dead_train.mean(), dead_fresh.mean()) < RELU_DEAD_AT_LEAST:
@@ -649,7 +640,7 @@ def test_relu_vs_leaky_leaky_alive(sub):
     zero_gradient_units = _reference(MODULE, "zero_gradient_units")
 
     def part(kwargs):
-        what, x, y, nets = _leaky(_leaky_run(sub, kwargs), kwargs)
+        what, x, y, nets = _leaky(_ran(sub, "relu_vs_leaky", kwargs), kwargs)
         w, b, _ = nets["leaky_relu"]
         if not all(np.isfinite(p).all() for p in w + b):
             raise Fail(f'{what}: the "leaky_relu" network\'s parameters are not finite: its '
