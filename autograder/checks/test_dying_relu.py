@@ -446,7 +446,8 @@ def test_dead_unit_experiment_grads(sub):
 def test_dead_unit_experiment_zero_grad(sub):
     mlp = _mlp()
     relu = mlp.ACTIVATIONS["relu"][0]
-    _ran(sub, "dead_unit_experiment", LIVE_CALL)   # its gradients are not zero: verified with the dead runs
+    # its gradients are not zero: verified with the dead runs
+    _ran(sub, "dead_unit_experiment", LIVE_CALL)
 
     def part(kwargs):
         res, unit = _ran(sub, "dead_unit_experiment", kwargs), kwargs["unit"]
@@ -486,7 +487,8 @@ def test_dead_unit_experiment_zero_grad(sub):
 def test_dead_unit_experiment_stays_dead(sub):
     def part(kwargs):
         unit = kwargs["unit"]
-        what, x, y, (w0, b0), (w1, b1), losses = _dead_result(_ran(sub, "dead_unit_experiment", kwargs), kwargs)
+        res = _ran(sub, "dead_unit_experiment", kwargs)
+        what, x, y, (w0, b0), (w1, b1), losses = _dead_result(res, kwargs)
         if not (np.array_equal(w1[0][:, unit], w0[0][:, unit]) and b1[0][unit] == b0[0][unit]):
             raise Fail(f"{what}: after training, the dead unit's weights W_0[:, {unit}] = "
                        f"{judge.short(w1[0][:, unit])} and bias {b1[0][unit]!r} are not bit for bit "
