@@ -92,10 +92,6 @@ LECTURE = {
              "to relu as beta grows (x * sigmoid(50 x) is within 0.006 of relu(x))",
 }
 
-def reference(function, x, *args):
-    return contract.reference(function, x, *args)
-
-
 def _check_values(sub, function, x, args=None, *, hint=None, readonly=False):
     """Call ``function(x, *args)`` and compare with the reference; return the array."""
     return contract.expect_values(sub, function, x, args, hint=hint or f"{FORMULA[function]}.",
@@ -161,7 +157,7 @@ def test_parameters(sub, function):
         hint = f"{FORMULA[function]}."
         default = (0.25,) if function == "prelu" else ()
         if (isinstance(got, np.ndarray) and got.shape == x.shape
-                and np.allclose(got, reference(function, x, *default), rtol=1e-7, atol=1e-12)):
+                and np.allclose(got, contract.reference(function, x, *default), rtol=1e-7, atol=1e-12)):
             hint = (f"your {function} ignores the {name} it is given and uses "
                     f"{'0.25' if function == 'prelu' else 'the default'} instead; use the "
                     f"{name} argument" + (" (an array broadcasts: one slope per channel on "
@@ -169,7 +165,7 @@ def test_parameters(sub, function):
         if function == "prelu" and isinstance(got, np.ndarray) and got.shape != x.shape:
             hint = ("alpha of shape (C,) holds one slope per channel, the last axis of x; "
                     "alpha * x broadcasts it, and the result has the shape of x.")
-        judge.expect_close(got, reference(function, x, *args), what, rtol=config.RTOL64,
+        judge.expect_close(got, contract.reference(function, x, *args), what, rtol=config.RTOL64,
                            atol=config.ATOL64, inputs=x, hint=hint)
 
     judge.all_of(*[lambda a=a: part(a) for a in PARAMETERS[function]])
@@ -228,7 +224,7 @@ def test_nan_inf(sub, function):
     what = judge.call_text(function, x, *args)
     got = judge.real_array(judge.returned(judge.call(sub, MODULE, function, x, *args), what),
                            what, x.shape).astype(np.float64)
-    expected = reference(function, x, *args)
+    expected = contract.reference(function, x, *args)
     nan = np.isnan(x)
     if not np.isnan(got[nan]).all() or np.isnan(got[~nan & np.isfinite(expected)]).any():
         raise Fail(f"{what} returned {judge.short(got)}: expected NaN exactly where x is NaN "
