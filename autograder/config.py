@@ -35,6 +35,10 @@ EXPERIMENT_TIMEOUT = 10.0
 # chunks of 10 (about 10x numpy's time, where timing used to draw the line) 0.2 or more.
 VECTOR_SIZES = (1_000, 8_000)
 VECTOR_LINES_PER_ELEMENT = 0.1
+# Where the reference's experiment runs that the grader replays are kept between grades
+# (replays.py): computed once per reference and machine. Beside the grader's code, so as
+# well protected; delete it freely, it is made again.
+REPLAY_CACHE = ROOT / ".replays"
 # A whole submission in `batch`: a safety net for a grader that hangs (each call already
 # has its own limit above); the grader process is killed and the submission retried next run.
 BATCH_SUBMISSION_TIMEOUT = 600.0

@@ -559,14 +559,19 @@ def _resolved(value):
 def replayed(module: str, function: str, *args, **kwargs):
     """The reference's ``function(*args, **kwargs)``, run in the grader: what an experiment
     must return for that call (its data, its training, every recorded step). Computed once
-    per grader process (it depends on the grader's arguments only) and shared by every
-    check and verifier that needs it; treat it as read-only."""
+    per reference and machine (it depends on the grader's arguments only: ``replays`` keeps
+    it on disk) and shared by every check and verifier that needs it; treat it as read-only."""
+    from . import replays
     from .reference import function as reference
 
     key = (module, function, _key(args), _key(kwargs))
     if key not in _REPLAYS:
-        with np.errstate(all="ignore"):
-            _REPLAYS[key] = reference(module, function)(*_resolved(args), **_resolved(kwargs))
+        value = replays.load(key)
+        if value is None:
+            with np.errstate(all="ignore"):
+                value = reference(module, function)(*_resolved(args), **_resolved(kwargs))
+            replays.store(key, value)
+        _REPLAYS[key] = value
     return _REPLAYS[key]
 
 
