@@ -201,3 +201,18 @@ def test_a_submission_that_breaks_everything_scores_zero_with_a_message(root, fi
 def test_a_grader_that_fails_or_runs_out_of_time_still_answers(root, env, words):
     results = run_autograder(root, reference_files(), **env)
     assert results["score"] == 0 and words in results["output"]
+
+
+def test_results_into_a_pipe_or_device_write_through_it_and_leave_it_one(tmp_path):
+    # `grade --json /dev/null` once replaced the machine's /dev/null with a regular file.
+    from autograder.report.gradescope import write
+    from autograder.results import GradeResult
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    write(GradeResult("submission", [], "none", 0.0, []), fifo)
+    out, _ = reader.communicate(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert json.loads(out)["tests"] == []
+    assert not list(tmp_path.glob("*.tmp"))

@@ -43,9 +43,15 @@ def to_gradescope(result: GradeResult) -> dict:
 
 
 def write(result: GradeResult, path: Path) -> None:
-    """Write atomically: a reader never sees half a file."""
+    """Write atomically, so a reader never sees half a file; a path that is not a regular
+    file (``/dev/stdout``, ``/dev/null``, a pipe) is written to as it is, never replaced."""
     path = Path(path)
+    text = json.dumps(to_gradescope(result), indent=2)
+    if path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_gradescope(result), indent=2), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
