@@ -42,13 +42,16 @@ def parse(docstring: str) -> dict[str, list[str]]:
 
 
 @lru_cache(maxsize=None)
+def _docstrings(module: str) -> dict[str, str]:
+    source = open(_module(module).__file__, encoding="utf-8").read()
+    return {node.name: ast.get_docstring(node, clean=True) or ""
+            for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)}
+
+
+@lru_cache(maxsize=None)
 def of(module: str, function: str) -> dict[str, list[str]]:
     """The hints of the reference's ``module.function`` (read from its source, not run)."""
-    source = open(_module(module).__file__, encoding="utf-8").read()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            return parse(ast.get_docstring(node, clean=True) or "")
-    return {}
+    return parse(_docstrings(module).get(function, ""))
 
 
 def level() -> int:

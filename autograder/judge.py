@@ -24,19 +24,29 @@ class Fail(AssertionError):
 def short(value, width: int = 160) -> str:
     """A one-line, length-capped view of an argument or a result."""
     if isinstance(value, np.ndarray):
+        # Formatted here, each element to 8 digits as numpy prints them: numpy's printer
+        # costs about 0.5 ms an array, and every call of a check is described. A large
+        # array shows its first and last three elements.
+        digits = min(8, np.finfo(value.dtype).precision + 1) if value.dtype.kind == "f" else 8
+
+        def fmt(v):
+            if isinstance(v, list):
+                return f"[{', '.join(map(fmt, v))}]"
+            return repr(float(f"{v:.{digits}g}")) if isinstance(v, float) else repr(v)
+
         if value.size > 8:
-            # Only the first and last three elements are shown, each to 8 digits like numpy
-            # prints them, but formatted here: numpy's summary scans the whole array and its
-            # printer costs 70 us an element, and every call of a check is described.
-            digits = min(8, np.finfo(value.dtype).precision + 1) if value.dtype.kind == "f" else 8
-            edges = [repr(float(f"{v:.{digits}g}")) if isinstance(v, float) else repr(v)
-                     for v in value.reshape(-1)[[0, 1, 2, -3, -2, -1]].tolist()]
+            edges = [fmt(v) for v in value.reshape(-1)[[0, 1, 2, -3, -2, -1]].tolist()]
             body = f"[{', '.join(edges[:3])}, ..., {', '.join(edges[3:])}]"
         else:
-            body = np.array2string(value, max_line_width=10**6, precision=8, separator=", ")
-        text = f"array({' '.join(body.split())}, dtype={value.dtype}, shape={value.shape})"
+            body = fmt(value.tolist())
+        text = f"array({body}, dtype={value.dtype}, shape={value.shape})"
     elif type(value).__name__ == "FunctionRef":
         text = getattr(value, "name", None) or getattr(value, "path", "?")
+    elif type(value) in (list, tuple) and any(isinstance(v, np.ndarray) for v in value[:8]):
+        # arrays inside, described as above (a list of a network's weights, say)
+        parts = [short(v, width) for v in value[:8]] + (["..."] if len(value) > 8 else [])
+        text = "[{}]" if type(value) is list else "({})"
+        text = text.format(", ".join(parts) + ("," if len(value) == 1 and type(value) is tuple else ""))
     else:
         text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."

@@ -17,7 +17,16 @@ def test_a_large_array_shows_its_edges_to_numpys_precision():
 
 
 def test_a_small_array_is_shown_whole_and_text_is_capped():
-    assert short(np.array([1.0, -2.5])) == "array([ 1. , -2.5], dtype=float64, shape=(2,))"
+    assert short(np.array([1.0, -2.5])) == "array([1.0, -2.5], dtype=float64, shape=(2,))"
+    assert short(np.array([[0.1, 1 / 3]], dtype=np.float32)) == \
+        "array([[0.1, 0.3333333]], dtype=float32, shape=(1, 2))"
     assert short("x" * 500, 20) == "'" + "x" * 16 + "..."
     assert call_text("elu", np.zeros(2), alpha=0.5) == \
-        "elu(array([0., 0.], dtype=float64, shape=(2,)), alpha=0.5)"
+        "elu(array([0.0, 0.0], dtype=float64, shape=(2,)), alpha=0.5)"
+
+
+def test_arrays_in_a_list_are_described_like_arrays():
+    weights = [np.eye(2), np.zeros(3)]
+    assert short(weights) == ("[array([[1.0, 0.0], [0.0, 1.0]], dtype=float64, shape=(2, 2)), "
+                              "array([0.0, 0.0, 0.0], dtype=float64, shape=(3,))]")
+    assert short((np.ones(1),)) == "(array([1.0], dtype=float64, shape=(1,)),)"
