@@ -19,12 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import notebooks
-from .config import EXERCISE_MODULES, GIVEN_MODULES, SOLUTIONS
+from .config import (EXERCISE_MODULES, GIVEN_MODULES, MAX_ENTRIES, MAX_FILE_BYTES,
+                     MAX_NOTEBOOK_BYTES, MAX_TOTAL_BYTES, SOLUTIONS)
 
-MAX_FILE_BYTES = 1 << 20       # a source file larger than 1 MiB is not an exercise module
-MAX_NOTEBOOK_BYTES = 8 << 20   # a notebook may hold its figures' outputs too
-MAX_TOTAL_BYTES = 16 << 20     # all files taken together
-MAX_ENTRIES = 2000             # a zip listing more entries than this is refused
 
 
 class SubmissionError(ValueError):

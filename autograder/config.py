@@ -1,6 +1,7 @@
 """Everything a course team may want to tune, in one place."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,41 @@ RTOL32, ATOL32 = 1e-5, 1e-6
 # Per-call wall-clock limits in seconds (the sandbox enforces them from outside).
 CALL_TIMEOUT = 2.0
 EXPERIMENT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Every limit of the sandbox, in one place (SECURITY.md's table lists them). Sent to
+    the sandbox's worker once, as its configuration; a test or a caller may pass others."""
+
+    call_timeout: float = CALL_TIMEOUT  # wall-clock seconds a call, unless it says otherwise
+    lines_timeout: float = 10.0  # wall-clock seconds for a whole count_lines (a hang's bound)
+    import_timeout: float = 10.0  # wall-clock seconds to import one student module
+    start_timeout: float = 30.0  # to start the worker (numpy import)
+    grace: float = 3.0  # extra wait before the worker itself is declared hung
+    memory_bytes: int = 1536 * 2**20  # RLIMIT_AS per module child
+    cpu_seconds: int = 60  # RLIMIT_CPU per module child (a backstop; walls clocks kill first)
+    file_bytes: int = 64 * 2**20  # RLIMIT_FSIZE: output capture and files written
+    tmp_bytes: int = 256 * 2**20  # size of the private /tmp (bubblewrap)
+    open_files: int = 256  # RLIMIT_NOFILE
+    processes: int = 128  # RLIMIT_NPROC for the sandbox uid (only with a dedicated uid)
+    output_bytes: int = 4096  # captured output returned per call
+    max_array_elements: int = 2**24
+    max_frame_bytes: int = 256 * 2**20
+    max_depth: int = 16
+    max_items: int = 100_000
+    # A module whose calls stopped the worker this many times is not called again; its
+    # losses never cost another module's checks (nor depend on which lane it runs in).
+    max_worker_restarts: int = 3
+    max_worker_restarts_total: int = 15  # a backstop over all modules (5 exercises x 3)
+
+
+# What intake (collect.py) takes from a submission.
+MAX_FILE_BYTES = 1 << 20       # a source file larger than 1 MiB is not an exercise module
+MAX_NOTEBOOK_BYTES = 8 << 20   # a notebook may hold its figures' outputs too
+MAX_TOTAL_BYTES = 16 << 20     # all files taken together
+MAX_ENTRIES = 2000             # a zip listing more entries than this is refused
+
 # Vectorised means "runs the same Python lines whatever the input's size" (SPEC.md's "numpy
 # time, not Python loop time"), judged without a clock, so load can't change it: the lines
 # the submission's own code runs are counted (in the sandbox) on the first VECTOR_SIZES[0]

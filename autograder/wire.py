@@ -1,8 +1,8 @@
 """The wire format between the grader, the sandbox worker and its module children.
 
-Standard library and numpy only: this file is copied next to ``worker.py`` and imported by
-it inside the sandbox, and imported by ``sandbox.py`` in the grader, so it must not import
-anything from the ``autograder`` package.
+Standard library and numpy only: this file is copied next to the sandbox's runtime
+(``sandbox/runtime/``) and imported by it inside the jail, and imported by the grader, so it
+must not import anything from the ``autograder`` package.
 
 A frame is ``b"AGW1"`` + an 8-byte big-endian payload length + the payload.  The payload is a
 4-byte big-endian header length, a UTF-8 JSON header (a dict), and then the blobs the header

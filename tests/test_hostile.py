@@ -38,8 +38,8 @@ BOUND_SECONDS = 60.0
 WORKERS = 2
 # What an attack may aim at (other files of the repository change under concurrent work).
 GUARDED = [config.SOLUTIONS, config.CHECKS, config.ASSIGNMENTS, config.ROOT / "autograder" / "config.py",
-           config.ROOT / "autograder" / "__init__.py", config.ROOT / "autograder" / "sandbox.py",
-           config.ROOT / "autograder" / "worker.py", config.ROOT / "autograder" / "runner.py"]
+           config.ROOT / "autograder" / "__init__.py", config.ROOT / "autograder" / "sandbox",
+           config.ROOT / "autograder" / "runner.py"]
 MAX_RESULTS_BYTES = 2 * 2**20  # a flood of output does not bloat results.json
 
 

@@ -1,4 +1,4 @@
-"""Tests of the sandbox (autograder/sandbox.py, worker.py, wire.py).
+"""Tests of the sandbox (autograder/sandbox/, its runtime/ and wire.py).
 
 Every behaviour is checked in both isolation levels ("process" and "bubblewrap"; the
 bubblewrap cases skip when bwrap is not installed or can't run here).  Student modules are
