@@ -17,6 +17,7 @@ import pickle
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -31,6 +32,17 @@ from .sandbox import Sandbox
 
 class GradingError(RuntimeError):
     """The grader itself could not grade (not the student's fault)."""
+
+
+@dataclass
+class LaneOutcome:
+    """What one lane of checks hands back across the fork (``run_checks``)."""
+
+    tests: list[TestResult]
+    internal: list[str]  # the grader's own errors inside checks, for the instructor
+    figures: dict[str, bytes]  # feedback figures drawn from verified results (batch only)
+    isolation: str | None  # the lane's sandbox, None when no check of it ran
+    deaths: list[str]  # student processes that died abruptly (see Sandbox.deaths)
 
 
 def _metadata(item) -> dict:
@@ -134,12 +146,18 @@ class _Scorer:
 
 
 def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool = False,
-               select: str | None = None, figures: bool = False):
+               select: str | None = None, figures: bool = False) -> LaneOutcome:
     """Run the hidden checks (``files``: the check files' names, default all) on the
-    submission in ``folder``, in a sandbox of its own; return (results, internal errors,
-    figures, isolation, deaths). ``figures``: also draw the feedback's figures, in this
-    process, from the results the checks verified (``judge.draw_figures``)."""
-    scorer = _Scorer(partial(Sandbox, folder, isolation=isolation), only_public)
+    submission in ``folder``, in a sandbox of its own. ``figures``: also draw the feedback's
+    figures, in this process, from the results the checks verified (``judge.draw_figures``)."""
+    # The worker starts now and imports numpy while pytest collects the checks; the first
+    # check waits for it (``Sandbox.ready``), and a worker that never gets ready is the
+    # grader's failure, raised below as when the sandbox does not open.
+    try:
+        early = Sandbox(folder, isolation=isolation, wait=False)
+    except Exception as exc:  # noqa: BLE001 - raised again once pytest asks for the sandbox
+        early = exc
+    scorer = _Scorer(partial(_ready, early), only_public)
     paths = [str(CHECKS / f) for f in files] if files is not None else [str(CHECKS)]
     args = [*paths, "-p", "no:cacheprovider", "-p", "no:terminal",
             "-p", "no:stepwise", "-c", os.devnull, "--rootdir", str(CHECKS),
@@ -148,7 +166,11 @@ def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool
             "--assert=plain",
             # nor do they leave unraisable exceptions to report: that plugin's two full
             # garbage collections at the session's end cost every lane about 25 ms
-            "-p", "no:unraisableexception"]
+            "-p", "no:unraisableexception",
+            # nor log, print or start threads: capturing each check's output and logs and
+            # watching its threads was about a tenth of a lane's own time
+            "-p", "no:logging", "-p", "no:threadexception", "-p", "no:faulthandler",
+            "--capture=no"]
     if select:
         args += ["-k", select]
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
@@ -157,15 +179,23 @@ def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool
         if figures and scorer.sandbox is not None:
             scorer.rendered = judge.draw_figures(scorer.sandbox)
     finally:
-        if scorer.sandbox is not None:
-            scorer.sandbox.close()
+        if not isinstance(early, Exception):
+            early.close()
     if scorer.sandbox_error is not None:
         raise scorer.sandbox_error
     if scorer.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise GradingError("the hidden checks could not be collected:\n" + "\n".join(scorer.collect_errors))
     sandbox = scorer.sandbox
-    return (scorer.results, scorer.internal, scorer.rendered,
-            sandbox.isolation if sandbox else None, list(sandbox.deaths) if sandbox else [])
+    return LaneOutcome(scorer.results, scorer.internal, scorer.rendered,
+                       sandbox.isolation if sandbox else None,
+                       list(sandbox.deaths) if sandbox else [])
+
+
+def _ready(sandbox):
+    if isinstance(sandbox, Exception):
+        raise sandbox
+    sandbox.ready()
+    return sandbox
 
 
 def usable_cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
@@ -285,12 +315,12 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
             raise
         outcomes += [join() for join in joins]
     tests, internal, figures, isolations, deaths = [], [], {}, [], []
-    for lane_tests, lane_internal, lane_figures, lane_isolation, lane_deaths in outcomes:
-        tests += lane_tests
-        internal += lane_internal
-        figures.update(lane_figures)
-        isolations += [lane_isolation] if lane_isolation not in (None, *isolations) else []
-        deaths += lane_deaths
+    for lane in outcomes:
+        tests += lane.tests
+        internal += lane.internal
+        figures.update(lane.figures)
+        isolations += [lane.isolation] if lane.isolation not in (None, *isolations) else []
+        deaths += lane.deaths
     for t in tests:  # a notebook's student never had the .py: name the notebook's cell
         t.output = sub_dir.locate(t.output)
     return GradeResult(str(path), tests, " + ".join(isolations) or "none (no check ran)",
