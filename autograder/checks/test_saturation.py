@@ -1020,7 +1020,9 @@ BASELINE = "abs"
 # whatever its place (a submission dividing by the first function timed would pass otherwise).
 TIMED = {"sigmoid": FunctionRef("mlp.sigmoid"), BASELINE: FunctionRef("numpy.abs"),
          "exp": FunctionRef("numpy.exp")}
-SIZES = [100_000, 1_000_000]
+# Small enough to cost little of a grade (no point rests on a time), large enough that every
+# real measurement stays far above FASTEST_PER_ELEMENT.
+SIZES = [10_000, 100_000]
 REPEAT = 3
 
 
