@@ -83,7 +83,7 @@ SWEEP_LRS = [10.0, 0.03, 1.0]            # not sorted: entry j must be trained w
 SWEEP_STEPS = 50                         # the damage at lr = 10 is done in the first steps
 LOW_AT_MOST, HIGH_AT_LEAST, GAP_AT_LEAST = 0.25, 0.5, 0.4
 
-LEAKY_SEEDS = _seeds("relu_vs_leaky")
+LEAKY_SEEDS = _seeds("relu_vs_leaky", 1)  # one run: every loss is replayed, as in linear_collapse
 LEAKY_KW = {"lr": 5.0, "steps": 100}
 RELU_DEAD_AT_LEAST = 0.25
 
