@@ -13,6 +13,7 @@ not the reference, not the autograder package.
 """
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import shutil
@@ -23,8 +24,8 @@ from string import Template
 
 import numpy as np
 
-from . import config, reference, stubs
-from .public_cases import CASES, Function
+from . import config, contract, hints, reference, stubs
+from .public_cases import CASES, Case, Function
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -74,31 +75,90 @@ def _text(value) -> str:
     return repr(value)
 
 
-def _tolerance(expected) -> tuple[float, float]:
-    """SPEC's accuracy: float32 results are held to the float32 tolerance."""
+def _tolerance(case: Case, expected) -> tuple[float, float]:
+    """SPEC's accuracy: float32 results are held to the float32 tolerance (widened by
+    float32's own rounding, as the expected value is the reference's float32 result, not its
+    float64 one); the experiments' runs to ``config.PUBLIC_RUN_RTOL`` / ``ATOL`` (another
+    machine's BLAS may round a training run differently)."""
+    if case.keys or case.claim:
+        return config.PUBLIC_RUN_RTOL, config.PUBLIC_RUN_ATOL
     leaves = expected if isinstance(expected, tuple) else (expected,)
     if any(np.asarray(v).dtype == np.float32 for v in leaves):
-        return config.RTOL32, config.ATOL32
+        return config.RTOL32 + float(np.finfo(np.float32).eps), config.ATOL32
     return config.RTOL64, config.ATOL64
 
 
+def _part(value, keys: tuple) -> dict:
+    """The parts ``keys`` (paths into nested dicts) of a returned dict, nested as they were."""
+    out: dict = {}
+    for path in keys:
+        into, got = out, value
+        for k in path[:-1]:
+            into, got = into.setdefault(k, {}), got[k]
+        into[path[-1]] = got[path[-1]]
+    return out
+
+
+def _expected(case: Case):
+    """What the reference returns for the case (only ``keys`` of a dict), or the exception
+    the case expects it to raise."""
+    f = reference.function(case.module, case.function)
+    try:
+        with np.errstate(all="ignore"):
+            value = f(*_resolve(case.args), **_resolve(case.kwargs))
+    except Exception as exc:
+        if case.raises == type(exc).__name__:
+            return None
+        raise ReleaseError(f"the reference fails the public case {case.module}.{case.function}"
+                           f"-{case.label}: {type(exc).__name__}: {exc}") from exc
+    if case.raises:
+        raise ReleaseError(f"the reference does not raise {case.raises} in the public case "
+                           f"{case.module}.{case.function}-{case.label}")
+    # A dict result is compared on its ``keys`` only: none when a claim judges it alone.
+    return _part(value, case.keys) if case.keys or case.claim else value
+
+
+def _spoiler(text: str) -> str:
+    """A hint stage as the bundle stores it: base64, so that a student who opens
+    public_checks.json doesn't read the recipe before a failure asks for it (a spoiler tag,
+    not a secret: test_public.py decodes it)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _call_text(case: Case) -> str:
+    return (f"{case.function}(" + ", ".join([_text(a) for a in case.args]
+                                           + [f"{k}={_text(v)}" for k, v in case.kwargs.items()]) + ")")
+
+
 def public_checks() -> dict:
-    """The public cases with the reference's results, as written to public_checks.json."""
-    cases, seen = [], {}
-    for module, function, args, kwargs in CASES:
-        try:
-            expected = reference.function(module, function)(*_resolve(args), **_resolve(kwargs))
-        except Exception as exc:
-            raise ReleaseError(f"the reference fails the public case {module}.{function}: "
-                               f"{type(exc).__name__}: {exc}") from exc
-        seen[function] = seen.get(function, 0) + 1
-        rtol, atol = _tolerance(expected)
-        call = f"{function}({', '.join([_text(a) for a in args] + [f'{k}={_text(v)}' for k, v in kwargs.items()])})"
-        cases.append({"id": f"{module}.{function}-{seen[function]}", "module": module,
-                      "function": function, "call": call, "args": encode(list(args)),
-                      "kwargs": encode(kwargs)["dict"], "expected": encode(expected),
-                      "rtol": rtol, "atol": atol})
-    return {"about": "Public checks: a sample. The hidden autograder checks more.", "cases": cases}
+    """The public cases with the reference's results and hints, as written to
+    public_checks.json: the data test_public.py and ``check`` judge by."""
+    cases, ids = [], set()
+    for case in CASES:
+        expected = _expected(case)
+        rtol, atol = _tolerance(case, expected)
+        record = {"id": f"{case.module}.{case.function}-{case.label}", "module": case.module,
+                  "function": case.function, "kind": case.kind, "call": _call_text(case),
+                  "args": encode(list(case.args)), "kwargs": encode(case.kwargs)["dict"],
+                  "expected": encode(expected), "rtol": rtol, "atol": atol,
+                  "properties": list(case.properties), "timeout": case.timeout,
+                  "hints": [_spoiler(t) for t in hints.of(case.module, case.function).get(case.topic, [])]}
+        if record["id"] in ids:
+            raise ReleaseError(f"two public cases are called {record['id']}")
+        ids.add(record["id"])
+        if case.kinks:
+            lo, hi = contract.accepted(case.function, *_resolve(case.args))
+            record.update(lo=encode(lo), hi=encode(hi))
+        if case.vector:
+            record.update(vector=[-5.0, 5.0, list(config.VECTOR_SIZES)],
+                          lines_per_element=config.VECTOR_LINES_PER_ELEMENT)
+        if case.claim:
+            record["claim"] = case.claim
+        if case.raises:
+            record["raises"] = case.raises
+        cases.append(record)
+    return {"about": "Public checks: a sample. The hidden autograder checks more.",
+            "hint_level": config.HINT_LEVEL, "cases": cases}
 
 
 def classroom_steps(cases: list[dict]) -> tuple[str, str, int]:
@@ -146,7 +206,8 @@ def public_files(checks: dict | None = None) -> dict[str, str]:
     """``test_public.py`` and ``public_checks.json`` (``checks``: ``public_checks()``)."""
     checks = checks or public_checks()
     # One case per line: readable, and a diff between two releases shows what changed.
-    return {"public_checks.json": (f'{{"about": {json.dumps(checks["about"])}, "cases": [\n'
+    head = f'{{"about": {json.dumps(checks["about"])}, "hint_level": {checks["hint_level"]}, "cases": [\n'
+    return {"public_checks.json": (head
                                    + ",\n".join(json.dumps(c) for c in checks["cases"]) + "\n]}\n"),
             "test_public.py": (TEMPLATES / "test_public.py").read_text(encoding="utf-8")}
 

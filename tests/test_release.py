@@ -131,11 +131,45 @@ def test_public_checks_fail_on_the_stubs_saying_what_to_write(bundle, tmp_path):
 
 def test_public_checks_name_the_broken_function(bundle, tmp_path):
     run = _pytest(_student(bundle, tmp_path, config.SOLUTIONS, naive_sigmoid=True), "-rf")
-    failed = [ln for ln in run.stdout.splitlines() if ln.startswith("FAILED")]
-    # The naive sigmoid differs only where it overflows, the first sigmoid case (x=-1000
-    # gives 0 with a warning: values still match) -- so at most the sigmoid cases fail and
-    # the rest pass.
-    assert all("activations.sigmoid-" in ln for ln in failed), failed
+    failed = {ln.split("[", 1)[1].split("]", 1)[0] for ln in run.stdout.splitlines()
+              if ln.startswith("FAILED")}
+    # The naive sigmoid overflows at -1000 (values still match) and turns float32 into
+    # float64: the sigmoid cases that sample warnings and dtypes fail, and those of the
+    # functions that use sigmoid (USES), and nothing else.
+    assert {"activations.sigmoid-safe", "activations.sigmoid-float32"} <= failed, failed
+    assert {f.split("-")[0] for f in failed} <= {
+        f"{m}.{f}" for m, f in [("activations", "sigmoid"), ("activations", "swish"),
+                                ("derivatives", "sigmoid_grad"), ("derivatives", "swish_grad")]}, failed
+
+
+def test_no_hint_is_readable_in_the_bundle(bundle):
+    """The staged hints travel in public_checks.json so that a failure shows them, as a
+    spoiler (base64): no stage, recipes included, is in any file of the bundle as text."""
+    from autograder import hints
+    from autograder.reference import module
+
+    everything = " ".join("\n".join(_texts(bundle).values()).split())
+    stages = [" ".join(stage.split()) for m in config.EXERCISE_MODULES
+              for f in dir(module(m))
+              for stages in hints.of(m, f).values() for stage in stages]
+    assert len(stages) >= 30
+    assert not [s for s in stages if s in everything]
+    cases = json.loads((bundle / "public_checks.json").read_text())["cases"]
+    assert sum(bool(c["hints"]) for c in cases) >= 30
+
+
+def test_check_judges_without_importing_the_submission(tmp_path):
+    """``check`` judges with the bundle's verdict in the grader process: the submission's
+    modules are imported in the sandbox only."""
+    from autograder import public_check
+
+    folder = tmp_path / "submission"
+    shutil.copytree(config.SOLUTIONS, folder)
+    result = public_check.run(folder)
+    assert result.tests and all(t.passed for t in result.tests)
+    loaded = [m for m in list(sys.modules.values())
+              if str(getattr(m, "__file__", "") or "").startswith(str(folder))]
+    assert not loaded, loaded
 
 
 def test_classroom_workflow_is_the_current_form_and_runs_every_case_once(bundle, tmp_path):
