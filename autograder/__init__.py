@@ -6,10 +6,10 @@ returns a ``GradeResult`` (``.to_dict()`` for plain data).
 from __future__ import annotations
 
 
-def grade(path, *, only_public: bool = False):
+def grade(path):
     from .runner import grade as _grade
 
-    return _grade(path, only_public=only_public)
+    return _grade(path)
 
 
 __all__ = ["grade"]

@@ -20,7 +20,6 @@ class CheckInfo:
     kind: str
     points: float
     name: str
-    public: bool
 
 
 class _Collector:
@@ -33,8 +32,7 @@ class _Collector:
         for item in items:
             meta = _metadata(item)
             self.checks.append(CheckInfo(item.path.stem.removeprefix("test_"), meta["function"],
-                                         meta["kind"], float(meta["points"]), meta["name"],
-                                         bool(meta["public"])))
+                                         meta["kind"], float(meta["points"]), meta["name"]))
 
 
 def checks() -> list[CheckInfo]:
@@ -96,12 +94,15 @@ def markdown(infos: list[CheckInfo] | None = None) -> str:
                    + " | ".join(_num(row[k]) if row[k] else "-" for k in KINDS)
                    + f" | {_num(sum(row.values()))} |")
     out += ["", "## Every check", "",
-            "Public checks (marked *public*) are the sample `python -m autograder check` runs.", ""]
+            "The public sample (`python -m autograder check`, the release's `test_public.py`) is",
+            "not among these checks: it is its own set of cases, one or more of every kind above",
+            "(`autograder/public_cases.py`); how well it predicts this grade is measured on the",
+            "corpora by `bench/public_agreement.py` (see the README's self-check section).", ""]
     module = None
     for c in infos:
         if c.module != module:
             module = c.module
             out += ["", f"### {module}.py", "", "| check | kind | points |", "| --- | --- | ---: |"]
         name = c.name.replace("|", "\\|")  # |x| in a name would end the table cell
-        out.append(f"| {name}{' *(public)*' if c.public else ''} | {c.kind} | {_num(c.points)} |")
+        out.append(f"| {name} | {c.kind} | {_num(c.points)} |")
     return "\n".join(out) + "\n"

@@ -50,7 +50,7 @@ def _metadata(item) -> dict:
     if marker is None:
         raise GradingError(f"hidden test {item.nodeid} has no @pytest.mark.check marker")
     params = getattr(getattr(item, "callspec", None), "params", {})
-    meta = {"points": 1.0, "public": False, **marker.kwargs}
+    meta = {"points": 1.0, **marker.kwargs}
     meta.setdefault("function", params.get("function"))
     meta["name"] = meta.get("name", item.name).format(**params)
     return meta
@@ -64,11 +64,10 @@ class _Scorer:
     """The pytest plugin: opens the sandbox, provides it as ``sub`` and records one
     ``TestResult`` per test."""
 
-    def __init__(self, open_sandbox, only_public: bool):
+    def __init__(self, open_sandbox):
         self.open_sandbox = open_sandbox  # () -> Sandbox
         self.sandbox: Sandbox | None = None
         self.sandbox_error: Exception | None = None
-        self.only_public = only_public
         self.results: list[TestResult] = []
         self.rendered: dict[str, bytes] = {}
         self.internal: list[str] = []
@@ -79,13 +78,7 @@ class _Scorer:
         return self.sandbox
 
     def pytest_configure(self, config):
-        config.addinivalue_line("markers", "check(function, kind, points, name, public): a graded check")
-
-    def pytest_collection_modifyitems(self, config, items):
-        if self.only_public:
-            keep = [i for i in items if _metadata(i)["public"]]
-            config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-            items[:] = keep
+        config.addinivalue_line("markers", "check(function, kind, points, name): a graded check")
 
     def pytest_collection_finish(self, session):
         # The sandbox opens once the checks to run are known.
@@ -142,11 +135,11 @@ class _Scorer:
             self.internal.append(f"{item.nodeid}: {type(exc).__name__}: {exc}")
         self.results.append(TestResult(
             name=meta["name"], function=meta["function"] or "?", kind=meta["kind"],
-            score=score, max_score=points, output=output, public=bool(meta["public"])))
+            score=score, max_score=points, output=output))
 
 
-def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool = False,
-               select: str | None = None, figures: bool = False) -> LaneOutcome:
+def run_checks(folder, files=None, *, isolation: str = "auto", select: str | None = None,
+               figures: bool = False) -> LaneOutcome:
     """Run the hidden checks (``files``: the check files' names, default all) on the
     submission in ``folder``, in a sandbox of its own. ``figures``: also draw the feedback's
     figures, in this process, from the results the checks verified (``judge.draw_figures``)."""
@@ -157,7 +150,7 @@ def run_checks(folder, files=None, *, isolation: str = "auto", only_public: bool
         early = Sandbox(folder, isolation=isolation, wait=False)
     except Exception as exc:  # noqa: BLE001 - raised again once pytest asks for the sandbox
         early = exc
-    scorer = _Scorer(partial(_ready, early), only_public)
+    scorer = _Scorer(partial(_ready, early))
     paths = [str(CHECKS / f) for f in files] if files is not None else [str(CHECKS)]
     args = [*paths, "-p", "no:cacheprovider", "-p", "no:terminal",
             "-p", "no:stepwise", "-c", os.devnull, "--rootdir", str(CHECKS),
@@ -287,9 +280,8 @@ def _fork(fn, *args):
     return join
 
 
-def grade(path, *, only_public: bool = False, select: str | None = None,
-          isolation: str | None = None, lane_count: int | None = None,
-          figures: bool = False) -> GradeResult:
+def grade(path, *, select: str | None = None, isolation: str | None = None,
+          lane_count: int | None = None, figures: bool = False) -> GradeResult:
     """Grade one submission folder or zip and return its ``GradeResult``.
 
     ``select``: a pytest ``-k`` expression choosing among the hidden checks (default: all,
@@ -304,8 +296,8 @@ def grade(path, *, only_public: bool = False, select: str | None = None,
     with collect.submission(Path(path)) as sub_dir:
         problems = collect.problems(sub_dir.folder, sub_dir.found)
         first, *others = lanes(lane_count)
-        lane = partial(run_checks, sub_dir.folder, isolation=isolation, only_public=only_public,
-                       select=select, figures=figures)
+        lane = partial(run_checks, sub_dir.folder, isolation=isolation, select=select,
+                       figures=figures)
         joins = [_fork(lane, files) for files in others]
         try:
             outcomes = [lane(first)]

@@ -21,7 +21,7 @@ MODULE = "activations"
 # Points per check, per function: the one place to tune the weights. A check listed for
 # a function that does not have it (e.g. "parameters" for sigmoid) is simply not run.
 POINTS = {  # values carry most of a function's points (correctness, then behaviour)
-    "values": 1.0,       # correctness, public: ordinary points (also every check's probe)
+    "values": 1.0,       # correctness: ordinary points (also every check's probe)
     "edges": 1.5,        # correctness: 0, kinks, saturation, +-1e6
     "random": 1.0,       # correctness: seeded random inputs of a 2-D shape
     "parameters": 1.0,   # correctness: non-default alpha / beta really used
@@ -108,7 +108,7 @@ def _random_input(key, shape=(3, 40)):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=POINTS["values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["values"],
                    name="{function}: values at a few points")
 def test_values(sub, function):
     _check_values(sub, function, contract.probe_input(function))

@@ -24,7 +24,7 @@ MODULE = "derivatives"
 # Points per check: the one place to tune the weights.
 POINTS = {  # values carry most of a function's points (correctness and gradient checks)
     # every *_grad
-    "values": 1.0,        # correctness, public: ordinary points and where differences fail
+    "values": 1.0,        # correctness: ordinary points and where differences fail
     "edges": 1.5,         # correctness: 0, kinks, saturation, +-1e6
     "random": 1.0,        # correctness: seeded random inputs of a 2-D shape
     "parameters": 1.0,    # correctness: non-default alpha / beta really used
@@ -151,7 +151,7 @@ def _smooth_points(function):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-@pytest.mark.check(kind="correctness", points=POINTS["values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["values"],
                    name="{function}: values at a few points")
 def test_values(sub, function):
     _check_values(sub, function, contract.probe_input(function))
@@ -455,7 +455,7 @@ def _check_prelu_grad(sub, x, alpha, rtol=config.RTOL64, atol=config.ATOL64):
     return dx, da
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["prelu_grad.pair"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_grad.pair"],
                    function="prelu_grad", name="prelu_grad: the pair (d/dx, d/dalpha) at a few points")
 def test_prelu_grad_pair(sub):
     _check_prelu_grad(sub, np.array([-2.0, -0.5, 0.0, 0.5, 2.0]), 0.25)
@@ -579,7 +579,7 @@ def _backward_shape_fail(sub, grad_out, x, alpha):
         raise
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["prelu_backward.scalar"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["prelu_backward.scalar"],
                    function="prelu_backward",
                    name="prelu_backward: a number alpha gets one 0-d gradient, the sum")
 def test_prelu_backward_scalar(sub):
@@ -690,7 +690,7 @@ def _expect_derivative(what, got, want, x, atol, hint=CENTRAL_HINT):
                    f"Hint: {hint}")
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["numerical_derivative.sin"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["numerical_derivative.sin"],
                    function="numerical_derivative",
                    name="numerical_derivative: of numpy.sin is cos")
 def test_numerical_derivative_sin(sub):
@@ -777,7 +777,7 @@ def _expected_check(f, f_grad, x, h=H):
     return float(np.max(judge.rel_error(f_grad(x), _central(f, x, h)), initial=0.0))
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["gradient_check.right"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["gradient_check.right"],
                    function="gradient_check",
                    name="gradient_check: sin against its derivative cos is tiny")
 def test_gradient_check_right(sub):

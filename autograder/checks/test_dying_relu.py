@@ -35,12 +35,12 @@ MODULE = "dying_relu"
 # Points per check: the one place to tune the weights.
 POINTS = {
     # dead_units
-    "dead_units.values": 0.5,              # correctness, public: <= 0 on every row, by hand
+    "dead_units.values": 0.5,              # correctness: <= 0 on every row, by hand
     "dead_units.random": 0.5,              # correctness: seeded random layer
     "dead_units.edges": 0.5,               # correctness: no rows, one row, NaN keeps a unit alive
     "dead_units.no_gradient": 1.0,         # behaviour: the units it calls dead get zero gradient
     # dead_fraction
-    "dead_fraction.values": 0.5,           # correctness, public: a small network by hand
+    "dead_fraction.values": 0.5,           # correctness: a small network by hand
     "dead_fraction.relu_fed": 0.5,         # correctness: each layer sees the ReLU output before it
     "dead_fraction.hidden_only": 0.5,      # correctness: the output layer does not count
     "dead_fraction.per_unit": 0.5,         # correctness: every unit weighs the same
@@ -148,7 +148,7 @@ def _dead_units(sub, x, W, b):
                               (x, W, b), {})
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["dead_units.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["dead_units.values"],
                    function="dead_units", name="dead_units: <= 0 on every row, by hand")
 def test_dead_units_values(sub):
     x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
@@ -238,7 +238,7 @@ def _fraction(sub, x, weights, biases, hint=""):
     _check_fraction(got, (x, weights, biases), hint or HINT_FRACTION)
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["dead_fraction.values"],
                    function="dead_fraction", name="dead_fraction: a small network by hand")
 def test_dead_fraction_values(sub):
     _fraction(sub, *_hand_network())

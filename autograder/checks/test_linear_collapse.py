@@ -35,7 +35,7 @@ MODULE = "linear_collapse"
 # Points per check: the one place to tune the weights.
 POINTS = {
     # linear_forward
-    "linear_forward.values": 0.5,         # correctness, public: a small 2-layer stack
+    "linear_forward.values": 0.5,         # correctness: a small 2-layer stack
     "linear_forward.random": 0.5,         # correctness: seeded random deep stack, non-square
     "linear_forward.forms": 0.5,          # correctness: one row (d_0,), one layer
     "linear_forward.pure": 0.25,          # behaviour: inputs untouched
@@ -46,14 +46,14 @@ POINTS = {
     "collapse.exact": 1.0,                # behaviour: x @ W + b == the stack on fresh inputs
     "collapse.pure": 0.25,                # behaviour: inputs untouched
     # relu_ramp
-    "relu_ramp.values": 0.5,              # correctness, public: a = 0, b = 1
+    "relu_ramp.values": 0.5,              # correctness: a = 0, b = 1
     "relu_ramp.bounds": 1.0,              # correctness: other a, b (divide by b - a)
     "relu_ramp.edges": 0.5,               # correctness: x = a, x = b, far out, -inf, NaN
     "relu_ramp.shapes": 0.25,             # correctness: number, 0-d, 2-D
     "relu_ramp.errors": 0.5,              # correctness: ValueError for a >= b or a NaN bound
     "relu_ramp.step": 1.0,                # behaviour: 0 left of a, 1 right of b, linear between
     # step_approximation
-    "step_approximation.values": 0.75,    # correctness, public: n = 5 steps of sin
+    "step_approximation.values": 0.75,    # correctness: n = 5 steps of sin
     "step_approximation.arguments": 0.5,  # correctness: another f, lo, hi are used
     "step_approximation.errors": 0.25,    # correctness: ValueError for n < 1, lo >= hi
     "step_approximation.shrinks": 1.0,    # experiment: error within the 1/n^2 bound, shrinking
@@ -130,7 +130,7 @@ def _forward(sub, x, weights, biases):
     _verify_forward(got, (x, weights, biases), {})
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["linear_forward.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["linear_forward.values"],
                    function="linear_forward", name="linear_forward: a small 2-layer stack")
 def test_linear_forward_values(sub):
     x = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
@@ -279,7 +279,7 @@ def _ramp(sub, x, a, b, *, rtol=1e-9, atol=1e-12):
     return _check_ramp(got, x, a, b, rtol=rtol, atol=atol)
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.values"],
                    function="relu_ramp", name="relu_ramp: values for a = 0, b = 1")
 def test_relu_ramp_values(sub):
     _ramp(sub, np.array([-2.0, -0.5, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 3.0]), 0.0, 1.0)
@@ -378,7 +378,7 @@ def _verify_steps(res, args, kwargs):
                                 "t[i] to t[i+1] by f(t[i+1]) - f(t[i]); offset = f(lo).")
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["step_approximation.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["step_approximation.values"],
                    function="step_approximation",
                    name="step_approximation: 5 steps of sin on [0, 2 pi]")
 def test_step_approximation_values(sub):

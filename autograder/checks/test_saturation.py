@@ -38,12 +38,12 @@ MODULE = "saturation"
 # Points per check: the one place to tune the weights.
 POINTS = {
     # lecture_activation (its values are seen through first_layer_grad_norms' small stacks)
-    "lecture_activation.pair": 0.5,        # behaviour, public: a pair of functions the stacks use
+    "lecture_activation.pair": 0.5,        # behaviour: a pair of functions the stacks use
     "lecture_activation.unknown": 0.5,     # correctness: ValueError for other names
     "lecture_activation.values": 0.5,      # correctness, per name: seen through a 1-3 layer stack
     "lecture_activation.safe": 0.25,       # behaviour: sigmoid: no overflow at huge pre-activations
     # saturated_fraction
-    "saturated_fraction.values": 0.5,      # correctness, public: inclusive bounds, by hand
+    "saturated_fraction.values": 0.5,      # correctness: inclusive bounds, by hand
     "saturated_fraction.random": 0.5,      # correctness: seeded random outputs, other bounds
     "saturated_fraction.nan_forms": 0.5,   # correctness: NaN not saturated; number, list
     "saturated_fraction.errors": 0.5,      # correctness: ValueError for empty, low >= high, eps < 0
@@ -58,11 +58,11 @@ POINTS = {
     "first_layer_grad_norms.errors": 0.25,    # correctness: ValueError for bad depths
     "first_layer_grad_norms.vanishing": 1.0,  # experiment: sigmoid loses ~1/4 per layer
     # weight_gradients
-    "weight_gradients.values": 0.5,        # correctness, public
+    "weight_gradients.values": 0.5,        # correctness
     "weight_gradients.shapes": 0.5,        # correctness: n != d, one example, ValueError
     "weight_gradients.random": 0.5,        # correctness: seeded random
     # sign_mixed_fraction
-    "sign_mixed_fraction.values": 0.5,     # correctness, public: zeros count as neither sign
+    "sign_mixed_fraction.values": 0.5,     # correctness: zeros count as neither sign
     "sign_mixed_fraction.forms": 0.5,      # correctness: one vector, ValueError
     "sign_mixed_fraction.random": 0.5,     # correctness: seeded random
     # sign_mixing_experiment
@@ -70,7 +70,7 @@ POINTS = {
     "sign_mixing_experiment.reported": 0.75,  # correctness: reported fractions == the grads'
     "sign_mixing_experiment.claim": 1.0,   # experiment: sigmoid-fed never mixes, tanh-fed does
     # same_sign_direction
-    "same_sign_direction.examples": 0.5,   # correctness, public: the docstring's examples
+    "same_sign_direction.examples": 0.5,   # correctness: the docstring's examples
     "same_sign_direction.random": 0.5,     # correctness: seeded random gradients, ties, zero
     "same_sign_direction.orthant": 0.5,    # behaviour: one sign, never uphill
     # descent_path
@@ -185,7 +185,7 @@ def _close(got, expected, what, *, rtol=1e-9, atol=1e-12, hint=""):
 # lecture_activation
 # =========================================================================================
 
-@pytest.mark.check(kind="behaviour", points=POINTS["lecture_activation.pair"], public=True,
+@pytest.mark.check(kind="behaviour", points=POINTS["lecture_activation.pair"],
                    function="lecture_activation",
                    name="lecture_activation: returns a pair of functions for each lecture name")
 def test_lecture_activation_pair(sub):
@@ -337,7 +337,7 @@ def _fraction_call(sub, h, low, high, *eps):
                                                          high, *eps), what), (h, low, high, *eps), {})
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["saturated_fraction.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["saturated_fraction.values"],
                    function="saturated_fraction",
                    name="saturated_fraction: inclusive bounds on a small example")
 def test_saturated_fraction_values(sub):
@@ -625,7 +625,7 @@ def _weight_gradients(sub, delta, h):
                                             what), (delta, h), {})
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["weight_gradients.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["weight_gradients.values"],
                    function="weight_gradients", name="weight_gradients: delta times every input")
 def test_weight_gradients_values(sub):
     _weight_gradients(sub, np.array([0.5, -2.0, 1.0]), np.array([[0.2, 0.4], [0.5, 0.25], [1.0, 0.0]]))
@@ -676,7 +676,7 @@ def _mixed_call(sub, grads):
                                                what), (grads,), {})
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["sign_mixed_fraction.values"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["sign_mixed_fraction.values"],
                    function="sign_mixed_fraction",
                    name="sign_mixed_fraction: rows with a positive and a negative entry; zeros are neither")
 def test_sign_mixed_fraction_values(sub):
@@ -828,7 +828,7 @@ def _direction(sub, grad):
                       (grad,), {})
 
 
-@pytest.mark.check(kind="correctness", points=POINTS["same_sign_direction.examples"], public=True,
+@pytest.mark.check(kind="correctness", points=POINTS["same_sign_direction.examples"],
                    function="same_sign_direction", name="same_sign_direction: the docstring's examples")
 def test_same_sign_direction_examples(sub):
     judge.all_of(lambda: _direction(sub, np.array([-2.0, 2.0])),
