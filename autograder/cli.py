@@ -40,6 +40,8 @@ def _check(args) -> int:
     print(f"\n{passed} of {len(result.tests)} public checks passed: the same cases as the "
           "release's test_public.py. They sample every kind of check, but the hidden "
           "autograder runs more inputs of each kind, so this is not your grade.")
+    for line in result.internal:
+        print(f"grader: internal error in a public case: {line}", file=sys.stderr)
     return 0
 
 

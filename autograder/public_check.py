@@ -60,15 +60,20 @@ def run(path, level: int | None = None, modules: tuple | None = None) -> GradeRe
     start = time.perf_counter()
     chosen = [c for c in cases() if modules is None or c["module"] in modules]
     level = level or config.HINT_LEVEL
-    tests = []
+    tests, internal = [], []
     with collect.submission(Path(path)) as sub_dir, Sandbox(sub_dir.folder) as sb:
         problems = collect.problems(sub_dir.folder, sub_dir.found)
         for case in chosen:
-            why = judge().verdict(case, outcome(sb, case), level,
-                                  "python -m autograder check --hints {n}")
+            try:
+                why = judge().verdict(case, outcome(sb, case), level,
+                                      "python -m autograder check --hints {n}")
+            except Exception as exc:  # noqa: BLE001 - the grader's fault, not the student's
+                internal.append(f"{case['id']}: {type(exc).__name__}: {exc}")
+                why = ("The grader could not judge what your code returned here; your "
+                       "instructor has been told.")
             tests.append(TestResult(name=case["id"], function=case["function"],
                                     kind=case["kind"], score=0.0 if why else 1.0, max_score=1.0,
                                     output=sub_dir.locate(why or ""), public=True))
         isolation = sb.isolation
     return GradeResult(str(path), tests, isolation, round(time.perf_counter() - start, 3),
-                       sub_dir.notes + problems)
+                       sub_dir.notes + problems, internal)

@@ -157,3 +157,31 @@ def test_every_correct_submission_passes_every_public_case(corpus):
     assert len(correct) >= 10
     alarms = {s.id: sorted(corpus[s.id]) for s in correct if corpus[s.id]}
     assert not alarms, alarms
+
+
+def test_check_judges_odd_returns_as_failures_not_grader_errors(tmp_path):
+    """Whatever a function returns (text, a dict for an array, a list for a dict, parts of
+    the wrong type), the case fails with a reason and the grader judges on."""
+    from tests.corpus import Variant, build
+
+    odd = {"activations": "def sigmoid(x):\n    return 'sigmoid'\n\ndef relu(x):\n    return {'a': 1}\n",
+           "dying_relu": "def dead_unit_experiment(seed=0, unit=0, bias=-100.0, lr=0.5, steps=1000):\n"
+                         "    return [1, 2]\n",
+           "saturation": "def saturation_experiment(n_in=1000, n_units=100, n_samples=200, eps=1e-2, seed=0):\n"
+                         "    return {'fractions': 'most', 'x': None}\n"}
+    folder = tmp_path / "odd"
+    build(Variant("odd", "activations", odd["activations"]), folder)
+    for module in ("dying_relu", "saturation"):
+        build(Variant("odd", module, odd[module]), tmp_path / module)
+        shutil.copy(tmp_path / module / f"{module}.py", folder / f"{module}.py")
+    result = public_check.run(folder)
+    assert result.internal == []
+    failed = {t.name for t in result.tests if not t.passed}
+    assert {"activations.sigmoid-values", "activations.relu-values",
+            "dying_relu.dead_unit_experiment-small-run",
+            "saturation.saturation_experiment-small-run"} <= failed
+    assert {f.split("-")[0] for f in failed} <= {"activations.sigmoid", "activations.relu",
+                                                 "activations.swish", "derivatives.sigmoid_grad",
+                                                 "derivatives.swish_grad",
+                                                 "dying_relu.dead_unit_experiment",
+                                                 "saturation.saturation_experiment"}, failed

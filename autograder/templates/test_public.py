@@ -127,8 +127,9 @@ def call_here(case):
             outcome["value"] = plain(function(*args, **kwargs))
     except Exception as exc:  # noqa: BLE001 - the student's error is the verdict's input
         outcome["error"] = f"raised {type(exc).__name__}: {exc}"
-    outcome.update(warnings=sorted({w for w in ("divide", "invalid", "overflow") for f in seen if w in f}),
-                   printed=out.getvalue(), args_after=plain(args), kwargs_after=plain(kwargs))
+    warned = sorted({w for w in ("divide", "invalid", "overflow") for f in seen if w in f})
+    outcome.update(warnings=warned, printed=out.getvalue(), args_after=plain(args),
+                   kwargs_after=plain(kwargs))
     if case.get("vector") and outcome["error"] is None:
         lo, hi, sizes = case["vector"]
         rest, kwargs = decode(case["args"])[1:], {k: decode(v) for k, v in case["kwargs"].items()}
@@ -198,7 +199,8 @@ def mismatch(got, expected, rtol, atol, where="", lo=None, hi=None):
         return (f"{where}{int(bad.sum())} of {bad.size} values differ; at index {index}: "
                 f"expected {expected[index].item()!r}, got {got[index].item()!r}")
     if isinstance(expected, bool) or not isinstance(expected, (int, float)):
-        return None if got == expected else f"{where}expected {expected!r}, got {got!r}"
+        same = type(got) is type(expected) and got == expected
+        return None if same else f"{where}expected {expected!r}, got {got!r}"
     if isinstance(got, np.ndarray) and got.shape == () and got.dtype.kind in "iuf":
         got = got.item()
     if not isinstance(got, (int, float)) or isinstance(got, bool):
@@ -358,7 +360,7 @@ def _why(case, outcome):
         kwargs = {k: decode(v, resolve=_Passed) for k, v in case["kwargs"].items()}
         try:
             return CLAIMS[case["claim"]](got, kwargs)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever it returned, a verdict
             return f"what it returned lacks a part the lecture's claim needs ({type(exc).__name__}: {exc})"
     return None
 
