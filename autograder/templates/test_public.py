@@ -296,13 +296,15 @@ CLAIMS = {"timings_consistent": _timings_consistent,
 
 
 def verdict(case, outcome, level, more=None):
-    """Why the case fails (a message with its hint), or None when it passes. The same
-    judgement for a call made here and one made in the autograder's sandbox."""
+    """Why the case fails (a message, with the case's hint where the failure is about what
+    to compute), or None when it passes. The same judgement for a call made here and one
+    made in the autograder's sandbox."""
     where = f"{case['module']}.{case['call']}"
     error = outcome.get("error")
     if error is not None and error.startswith("raised NotImplementedError"):
         return (f"{case['module']}.{case['function']} is not written yet: replace its "
                 "`raise NotImplementedError` with your code.")
+    hinted = True
     if case.get("raises"):
         if error is not None and error.startswith(f"raised {case['raises']}"):
             return None
@@ -311,9 +313,13 @@ def verdict(case, outcome, level, more=None):
     elif error is not None:
         why = error
     else:
-        why = _why(case, outcome)
+        why = _wrong(case, outcome)
+        if why is None:
+            why, hinted = _improper(case, outcome), False
     if why is None:
         return None
+    if not hinted:  # the message says what to change: a loop, a write, a print
+        return f"{where}: {why}."
     return f"{where}: {why}.\nHint: {hint(case, level, *([more] if more else []))}"
 
 
@@ -321,31 +327,40 @@ class _Passed(str):
     """A function the case passes, by name: judging never imports the student's code."""
 
 
-def _why(case, outcome):
+def _wrong(case, outcome):
+    """Why the returned value is wrong: values, shape, dtype, numpy's warnings, the claim."""
     got = outcome["value"]
-    expected = decode(case["expected"])
+    expected = decode(case["expected"], resolve=_Passed)
     lo, hi = (decode(case[k]) if k in case else None for k in ("lo", "hi"))
     why = mismatch(got, expected, case["rtol"], case["atol"], lo=lo, hi=hi)
     if why:
         return why
-    props = case.get("properties", [])
-    if "warnings" in props and outcome["warnings"]:
+    if "warnings" in case.get("properties", []) and outcome["warnings"]:
         return (f"right values, but numpy warned ({', '.join(outcome['warnings'])}): every "
                 "finite input must be handled without an overflow, invalid or divide warning")
-    if "pure" in props:
-        args = decode(case["args"], resolve=_Passed)
+    if case.get("claim"):
         kwargs = {k: decode(v, resolve=_Passed) for k, v in case["kwargs"].items()}
-        after = list(outcome.get("args_after") or [])
-        for i, before in enumerate(args):
-            if i < len(after) and not isinstance(before, _Passed) and not _same(before, after[i]):
-                return (f"right values, but it changed its argument {i + 1}: never write into "
+        try:
+            return CLAIMS[case["claim"]](got, kwargs)
+        except Exception as exc:  # noqa: BLE001 - whatever it returned, a verdict
+            return f"what it returned lacks a part the lecture's claim needs ({type(exc).__name__}: {exc})"
+    return None
+
+
+def _improper(case, outcome):
+    """Why right values came the wrong way: an input written to, a print, a Python loop."""
+    if "pure" in case.get("properties", []):
+        before = [*enumerate(decode(case["args"], resolve=_Passed), 1),
+                  *{k: decode(v, resolve=_Passed) for k, v in case["kwargs"].items()}.items()]
+        after = dict(enumerate(outcome.get("args_after") or [], 1))
+        after.update(outcome.get("kwargs_after") or {})
+        for name, value in before:
+            if name in after and not isinstance(value, _Passed) and not _same(value, after[name]):
+                return (f"right values, but it changed its argument {name}: never write into "
                         "an input (x[...] = ..., x *= ..., out=x); build a new array")
-        for k, before in kwargs.items():
-            if k in (outcome.get("kwargs_after") or {}) and not isinstance(before, _Passed) and not _same(before, outcome["kwargs_after"][k]):
-                return f"right values, but it changed its argument {k}"
         if outcome.get("printed"):
-            return (f"right values, but it printed {outcome['printed'].strip()[:80]!r}: a function "
-                    "returns its values and prints nothing")
+            return (f"right values, but it printed {outcome['printed'].strip()[:80]!r}: a "
+                    "function returns its values and prints nothing")
     if case.get("vector"):
         lines, (_, _, sizes) = outcome.get("lines"), case["vector"]
         if outcome.get("lines_error"):
@@ -356,12 +371,6 @@ def _why(case, outcome):
             return (f"right values, but not whole-array code: it ran {lines[0]} Python lines "
                     f"on {sizes[0]} elements and {lines[1]} on {sizes[1]}; numpy operations on "
                     "the whole array run the same lines whatever its size")
-    if case.get("claim"):
-        kwargs = {k: decode(v, resolve=_Passed) for k, v in case["kwargs"].items()}
-        try:
-            return CLAIMS[case["claim"]](got, kwargs)
-        except Exception as exc:  # noqa: BLE001 - whatever it returned, a verdict
-            return f"what it returned lacks a part the lecture's claim needs ({type(exc).__name__}: {exc})"
     return None
 
 
