@@ -8,14 +8,18 @@ grades the one folder inside the student's that holds the modules, and notes it)
 
 - ``gradebook.sqlite``, the record (see ``gradebook.py``);
 - ``grades.csv`` and ``grades_long.csv``, exported from it;
-- ``feedback/<student>.md`` (the figures the student's experiments drew beside it, in
-  ``feedback/<student>/``) and ``results/<student>.json`` (Gradescope's format).
+- ``feedback/<student>.md`` (the figures the grader drew from the student's verified
+  results beside it, in ``feedback/<student>/``: hard links to ``feedback/.figures/``, which
+  holds each distinct PNG once) and ``results/<student>.json`` (Gradescope's format,
+  compact).
 
 Resumable: each submission is committed on its own as soon as it is graded, together with
 the key it was graded under: a hash of its files and a fingerprint of the grader. A rerun
 grades only what has no row, changed, was graded by another grader, or failed through the
-grader's own fault, then rewrites every derived file from the gradebook; so a batch killed
-at any moment loses at most the submissions in flight.
+grader's own fault. Each result's feedback and results.json are written as soon as it is
+committed; the gradebook lists the commits whose exports are not written yet, so a rerun
+writes exactly those (and any export gone missing) again, never the whole class: a batch
+killed at any moment loses at most the submissions in flight.
 
 Grader processes are long-lived: each one grades submission after submission
 (``runner.grade`` in a loop), saving the interpreter, numpy, pytest and reference start-up
@@ -36,8 +40,10 @@ Faults from outside are never recorded as a student's grade:
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import importlib.metadata
+import itertools
 import json
 import multiprocessing
 import os
@@ -90,6 +96,7 @@ class Submission:
     problem: str | None = None  # why this entry can't be graded at all
     # An LMS export's loose files (Canvas): (file in the folder, the name the student gave it)
     files: tuple = ()
+    content_hash: str | None = None  # of ``path`` (``content_hash``), once the batch hashed it
 
     def source(self, folder: Path) -> str:
         """What was graded, for the record: a path in ``folder``, or the LMS's file names."""
@@ -433,23 +440,58 @@ def _file_name(name: str) -> str:
 
 
 def export_student(conn, out: Path, student: str) -> None:
-    """Write ``feedback/<student>.md`` (with its figures in ``feedback/<student>/``) and
-    ``results/<student>.json`` from the gradebook."""
+    """Write ``student``'s exports (``write_exports``) from the gradebook."""
     row = conn.execute("SELECT error, error_kind FROM submissions WHERE student = ?",
                        (student,)).fetchone()
-    result = gradebook.result(conn, student)
+    write_exports(out, student, gradebook.result(conn, student), row["error"], row["error_kind"])
+
+
+def write_exports(out: Path, student: str, result: GradeResult | None, error: str | None = None,
+                  error_kind: str | None = None) -> None:
+    """Write ``feedback/<student>.md`` (with its figures in ``feedback/<student>/``) and
+    ``results/<student>.json`` (compact JSON) for ``result``, or for a submission that could
+    not be graded (``result`` None, ``error`` why)."""
     if result is None:
-        feedback = markdown.render_error(student, row["error"], row["error_kind"] == "grader")
-        result = GradeResult(student, [], "none", 0.0, [row["error"]])
+        feedback = markdown.render_error(student, error, error_kind == "grader")
+        result = GradeResult(student, [], "none", 0.0, [error])
     else:
         figures = {name: f"{student}/{_file_name(name).removesuffix('.png')}.png"
-                   for name in result.figures}
+                   for name in sorted(result.figures)}
         for name, link in figures.items():
-            gradebook.write_atomic(out / "feedback" / link, result.figures[name])
+            _write_figure(out, out / "feedback" / link, result.figures[name])
         feedback = markdown.render(result, student, figures)
     gradebook.write_atomic(out / "feedback" / f"{student}.md", feedback)
     gradebook.write_atomic(out / "results" / f"{student}.json",
-                           json.dumps(gradescope.to_gradescope(result), indent=2))
+                           json.dumps(gradescope.to_gradescope(result)))
+
+
+FIGURES = ".figures"  # in feedback/: each PNG once, named by its sha256, linked from there
+_LINKS = itertools.count()
+
+
+def _write_figure(out: Path, path: Path, png: bytes) -> None:
+    """Write ``png`` at ``path`` as a hard link to its one copy in ``feedback/.figures/``
+    (written the first time it is drawn): the same figure drawn for a whole class takes its
+    bytes on disk once. Where the file system has no hard links, a copy of its own."""
+    kept = out / "feedback" / FIGURES / f"{hashlib.sha256(png).hexdigest()}.png"
+    if not kept.exists():
+        gradebook.write_atomic(kept, png)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}-{next(_LINKS)}.tmp")
+    try:
+        try:
+            os.link(kept, tmp)
+        except FileNotFoundError:  # the student's folder is new
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.link(kept, tmp)
+        os.replace(tmp, path)
+        # rename() does nothing when both names are links to one file already (POSIX):
+        # ``tmp`` is then still there.
+        tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.ENOENT):
+            raise
+        gradebook.write_atomic(path, png)
 
 
 def _staged(sub: Submission, staging: Path) -> Submission:
@@ -466,6 +508,11 @@ def _staged(sub: Submission, staging: Path) -> Submission:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _exports_missing(out: Path, student: str) -> bool:
+    return not ((out / "feedback" / f"{student}.md").exists()
+                and (out / "results" / f"{student}.json").exists())
 
 
 def _remove_exports(out: Path, student: str) -> None:
@@ -516,6 +563,9 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
                 continue
             todo.append(sub)
         progress = progress or Progress(len(todo))
+        # Records whose exports are written, acknowledged with the next commit (one
+        # transaction a result); a batch killed before that writes them again next run.
+        exported: list[tuple[str, str]] = []
 
         def done(sub: Submission, reply: dict) -> None:
             row = {"student": sub.student, "source": sub.source(folder),
@@ -530,9 +580,13 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
                 row |= {"score": 0.0, "max_score": None, "seconds": reply.get("seconds", 0.0),
                         "isolation": "none", "error": reply["error"], "error_kind": reply["kind"]}
             with _writing(out, now):
-                gradebook.record(conn, row, result)
+                token, again = gradebook.record(conn, row, result, exported)
+                exported.clear()
                 now.add(sub.student)
-                export_student(conn, out, sub.student)
+                write_exports(out, sub.student, result, row["error"], row["error_kind"])
+                exported.append((sub.student, token))
+                for student in again:  # graded again by another run meanwhile
+                    export_student(conn, out, student)
             progress.advance(sub.student)
 
         for sub in todo:
@@ -543,19 +597,25 @@ def grade_all(submissions: Path, out: Path, *, jobs: int | None = None, regrade:
                            "--cluster/--scheduler only (the workers read each submission in "
                            "the folder); this row is graded again by the next run.",
                            "kind": "grader"})
-        todo = [s for s in todo if not s.problem and not (pool and s.files)]
+        todo = [s if s.files else dataclasses.replace(s, content_hash=keys[s.student])
+                for s in todo if not s.problem and not (pool and s.files)]
         graders = pool(folder, grader) if pool else _Graders(jobs, folder)
         try:
             with tempfile.TemporaryDirectory(prefix="lms-files-") as staging:
                 graders.run([_staged(s, Path(staging)) for s in todo], done)
         finally:
             progress.close()
-        # Rewrite every derived file from the gradebook: fills in whatever a killed run
-        # had committed but not yet written out.
-        rows = gradebook.submissions(conn)
+        # Write what is still unwritten: what a killed run had committed but not exported,
+        # what another run recorded again after this one, and any export gone missing.
         with _writing(out, now):
-            for student in rows:
+            again = gradebook.acknowledge(conn, exported)
+            rows = gradebook.submissions(conn)
+            pending = gradebook.unexported(conn)
+            stale = sorted(set(again) | set(pending) | {s for s in rows if _exports_missing(out, s)})
+            for student in stale:
                 export_student(conn, out, student)
+            for student in gradebook.acknowledge(conn, [(s, pending[s]) for s in stale if s in pending]):
+                export_student(conn, out, student)  # recorded again while this run wrote it
             gradebook.export_csv(conn, out)
         return [rows[s.student] | {"graded_now": s.student in now} for s in found]
     finally:

@@ -224,6 +224,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from .collect import SubmissionError
     from .export import ExportError
+    from .gradebook import GradebookError
     from .runner import GradingError
     from .release import ReleaseError
     from .stubs import MarkerError
@@ -234,7 +235,7 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # e.g. `| head` stopped reading: every file is written already
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 1
-    except (SubmissionError, MarkerError, ReleaseError, ExportError) as exc:
+    except (SubmissionError, MarkerError, ReleaseError, ExportError, GradebookError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except GradingError as exc:

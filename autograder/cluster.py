@@ -237,7 +237,8 @@ class DaskGraders:
 
     def job(self, sub: batch.Submission) -> Job:
         return Job(str(self.folder), sub.path.relative_to(self.folder).as_posix(),
-                   batch.content_hash(sub.path), self.grader, self.isolation, self.timeout)
+                   sub.content_hash or batch.content_hash(sub.path), self.grader,
+                   self.isolation, self.timeout)
 
     def accept(self, outcome) -> dict:
         """The reply to record for what a task returned: its grade only when the worker's

@@ -99,7 +99,10 @@ def grades(out: Path, points: float, *, roster: dict[str, dict] | None = None,
     path = Path(out) / gradebook.FILE
     if not path.is_file():
         raise ExportError(f"no gradebook in {out}: run `python -m autograder batch ... --out {out}` first")
-    conn = gradebook.connect(path)
+    try:
+        conn = gradebook.connect(path)
+    except gradebook.GradebookError as exc:
+        raise ExportError(str(exc)) from None
     try:
         rows, times = gradebook.submissions(conn), gradebook.submitted_at(conn)
     finally:

@@ -1,14 +1,23 @@
 """The SQLite gradebook of a class, and the CSV files exported from it.
 
 One row per submission in ``submissions``, one per check in ``tests`` and one per figure
-the student's experiments drew in ``figures``; ``found`` says in which submissions folder
-each was last found and when it was handed in; ``removed`` lists the students whose
-submission is no longer in the folder it was found in: their grade is kept (the history)
-but leaves every export, until a submission of theirs comes back. (A gradebook shared by
-batches over different folders loses nobody: only a folder's own students can leave it.) A submission's
-rows are replaced in one transaction, so a batch killed at any moment leaves either its
-old grade or its new one, never a mix. The WAL journal and a busy timeout let two batch
-runs share a gradebook: readers never block, writers wait their turn.
+the grader drew for the student's feedback in ``figures``, which names its PNG by content
+hash: the PNG itself is kept once in ``pngs``, however many students' verified results drew
+it (every correct run of an experiment draws the same picture, so a class of any size holds
+about four). ``found`` says in which submissions folder each was last found and when it was
+handed in; ``removed`` lists the students whose submission is no longer in the folder it
+was found in: their grade is kept (the history) but leaves every export, until a
+submission of theirs comes back. (A gradebook shared by batches over different folders
+loses nobody: only a folder's own students can leave it.) ``unexported`` lists the grades
+committed whose feedback and results.json may not be written yet (a batch killed between
+the two), so a rerun writes exactly those again. A submission's rows are replaced in one
+transaction, so a batch killed at any moment leaves either its old grade or its new one,
+never a mix. The WAL journal and a busy timeout let two batch runs share a gradebook:
+readers never block, writers wait their turn.
+
+The schema's version is SQLite's ``user_version`` (``SCHEMA_VERSION``): an older gradebook
+is brought up to date when opened (version 0 kept a copy of every PNG per student), one
+made by a newer grader is refused with a message.
 
 Everything else a batch writes (CSV, feedback, results.json) is derived from here, so it
 can always be rebuilt from the gradebook alone.
@@ -16,11 +25,15 @@ can always be rebuilt from the gradebook alone.
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import io
+import itertools
 import json
 import os
 import sqlite3
 import tempfile
+import threading
 from pathlib import Path
 
 from .results import GradeResult
@@ -57,12 +70,17 @@ CREATE TABLE IF NOT EXISTS tests (
     public    INTEGER NOT NULL,
     PRIMARY KEY (student, number)
 );
+CREATE TABLE IF NOT EXISTS pngs (
+    sha256    TEXT PRIMARY KEY,  -- of the PNG's bytes
+    png       BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS figures (
     student   TEXT NOT NULL REFERENCES submissions(student) ON DELETE CASCADE,
     name      TEXT NOT NULL,     -- as the check named it
-    png       BLOB NOT NULL,     -- what the student's experiment drew
+    png       TEXT NOT NULL REFERENCES pngs(sha256),  -- what the grader drew from the student's verified results
     PRIMARY KEY (student, name)
 );
+CREATE INDEX IF NOT EXISTS figures_by_png ON figures(png);
 CREATE TABLE IF NOT EXISTS found (
     student    TEXT PRIMARY KEY,
     folder     TEXT NOT NULL,    -- the submissions folder it was last found in
@@ -72,7 +90,12 @@ CREATE TABLE IF NOT EXISTS removed (
     student    TEXT PRIMARY KEY REFERENCES submissions(student) ON DELETE CASCADE,
     removed_at TEXT NOT NULL     -- when a batch first found the submission gone
 );
+CREATE TABLE IF NOT EXISTS unexported (
+    student    TEXT PRIMARY KEY REFERENCES submissions(student) ON DELETE CASCADE,
+    token      TEXT NOT NULL     -- which commit of the student's grade (``record``'s return)
+);
 """
+SCHEMA_VERSION = 1
 
 SUBMISSION_COLUMNS = ("student", "source", "content_hash", "grader", "score", "max_score",
                       "seconds", "isolation", "error", "error_kind", "problems", "internal",
@@ -102,6 +125,7 @@ def _create(path: Path) -> None:
         conn = _open(Path(tmp))
         conn.execute("PRAGMA journal_mode = WAL")  # kept in the file: every later open is WAL
         conn.executescript(SCHEMA)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.close()
         try:
             os.link(tmp, path)
@@ -122,9 +146,59 @@ def connect(path: Path) -> sqlite3.Connection:
     if not path.exists():
         _create(path)
     conn = _open(path)
-    # The schema of an older gradebook brought up to date, in one transaction.
-    conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+    try:
+        _upgrade(conn, path)
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+class GradebookError(Exception):
+    """A gradebook this grader can't use (made by a newer version of it)."""
+
+
+def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring a gradebook of an older schema up to ``SCHEMA_VERSION``, in one transaction;
+    refuse one of a newer schema."""
+    with transaction(conn):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise GradebookError(
+                f"{path} was written by a newer version of the grader (gradebook schema "
+                f"{version}; this one knows {SCHEMA_VERSION}): grade with that version, or "
+                f"give --out another folder.")
+        if version == SCHEMA_VERSION:
+            return
+        columns = {r[1]: r[2] for r in conn.execute("PRAGMA table_info(figures)")}
+        if columns.get("png") == "BLOB":  # version 0: every student's own copy of each PNG
+            conn.execute("ALTER TABLE figures RENAME TO figures_v0")
+        for statement in _statements(SCHEMA):
+            conn.execute(statement)
+        if columns.get("png") == "BLOB":
+            for student, name, png in conn.execute("SELECT student, name, png FROM figures_v0").fetchall():
+                conn.execute("INSERT OR IGNORE INTO pngs VALUES (?, ?)", (_sha(png), png))
+                conn.execute("INSERT INTO figures VALUES (?, ?, ?)", (student, name, _sha(png)))
+            conn.execute("DROP TABLE figures_v0")
+        # Version 0 rewrote every export at the end of each run; from here on only what
+        # ``unexported`` lists is: start from everyone, so a killed old run loses nothing.
+        conn.execute("INSERT OR IGNORE INTO unexported SELECT student, '' FROM submissions")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _statements(script: str) -> list[str]:
+    """``script``'s SQL statements one by one (``executescript`` would commit first)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
+
+
+def _sha(png: bytes) -> str:
+    return hashlib.sha256(png).hexdigest()
 
 
 class transaction:
@@ -158,12 +232,18 @@ class transaction:
                 pass
 
 
-def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None) -> None:
-    """Replace everything known about ``row['student']`` in one transaction.
+def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None,
+           exported: list[tuple[str, str]] = ()) -> tuple[str, list[str]]:
+    """Replace everything known about ``row['student']`` in one transaction, and list the
+    student in ``unexported`` until its exports are written.
 
     ``row`` holds the submission columns other than the ones ``result`` provides;
     ``result`` is None when the submission could not be graded (``row['error']`` says why).
+    ``exported``: (student, token) of earlier records whose exports are written now,
+    acknowledged in the same transaction (``acknowledge``). Returns this record's token and
+    what ``acknowledge`` returns.
     """
+    student = row["student"]
     values = dict(row)
     if result is not None:
         values.update(score=result.score, max_score=result.max_score, seconds=result.seconds,
@@ -171,19 +251,56 @@ def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None) -> N
                       internal=result.internal)
     values["problems"] = json.dumps(values.get("problems", []))
     values["internal"] = json.dumps(values.get("internal", []))
-    tests = [(row["student"], i, t.name, t.function, t.kind, t.score, t.max_score, t.status,
+    tests = [(student, i, t.name, t.function, t.kind, t.score, t.max_score, t.status,
               t.output, int(t.public))
              for i, t in enumerate(result.tests if result else [], start=1)]
-    figures = [(row["student"], name, png) for name, png in sorted((result.figures if result else {}).items())]
+    pngs = {name: (_sha(png), png) for name, png in (result.figures if result else {}).items()}
+    token = os.urandom(8).hex()
     with transaction(conn):
-        conn.execute("DELETE FROM tests WHERE student = ?", (row["student"],))
-        conn.execute("DELETE FROM figures WHERE student = ?", (row["student"],))
-        conn.execute("DELETE FROM removed WHERE student = ?", (row["student"],))
+        again = _acknowledge(conn, exported)
+        old = [r[0] for r in conn.execute("SELECT png FROM figures WHERE student = ?", (student,))]
+        conn.execute("DELETE FROM tests WHERE student = ?", (student,))
+        conn.execute("DELETE FROM figures WHERE student = ?", (student,))
+        conn.execute("DELETE FROM removed WHERE student = ?", (student,))
         conn.execute(f"INSERT OR REPLACE INTO submissions ({', '.join(SUBMISSION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' * len(SUBMISSION_COLUMNS))})",
                      [values[c] for c in SUBMISSION_COLUMNS])
         conn.executemany(f"INSERT INTO tests VALUES ({', '.join('?' * len(TEST_COLUMNS))})", tests)
-        conn.executemany("INSERT INTO figures VALUES (?, ?, ?)", figures)
+        conn.executemany("INSERT OR IGNORE INTO pngs VALUES (?, ?)", sorted(pngs.values()))
+        conn.executemany("INSERT INTO figures VALUES (?, ?, ?)",
+                         [(student, name, sha) for name, (sha, _) in sorted(pngs.items())])
+        # A PNG no figure uses any more (this student's, before) goes.
+        conn.executemany("DELETE FROM pngs WHERE sha256 = ? AND NOT EXISTS "
+                         "(SELECT 1 FROM figures WHERE png = ?)", [(sha, sha) for sha in set(old)])
+        conn.execute("INSERT OR REPLACE INTO unexported VALUES (?, ?)", (student, token))
+    return token, again
+
+
+def _acknowledge(conn: sqlite3.Connection, exported) -> list[str]:
+    again = []
+    for student, token in exported:
+        if not conn.execute("DELETE FROM unexported WHERE student = ? AND token = ?",
+                            (student, token)).rowcount:
+            again.append(student)
+    return again
+
+
+def acknowledge(conn: sqlite3.Connection, exported: list[tuple[str, str]]) -> list[str]:
+    """Take the records ``exported`` (student, ``record``'s token) off ``unexported``: their
+    exports are written. Returns the students recorded again since, by another batch run on
+    this gradebook (their exports, written from the older record, must be written again
+    from the gradebook), in one transaction."""
+    if not exported:
+        return []
+    with transaction(conn):
+        return _acknowledge(conn, exported)
+
+
+def unexported(conn: sqlite3.Connection) -> dict[str, str]:
+    """student -> token of every record whose exports may not be written (a batch was
+    killed between the two, or another run is writing them), removed students left out."""
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT student, token FROM unexported WHERE student NOT IN (SELECT student FROM removed)")}
 
 
 def submissions(conn: sqlite3.Connection, removed: bool = False) -> dict[str, dict]:
@@ -229,29 +346,40 @@ def result(conn: sqlite3.Connection, student: str) -> GradeResult | None:
         "submission": student, "tests": tests, "isolation": row["isolation"],
         "seconds": row["seconds"], "problems": json.loads(row["problems"]),
         "internal": json.loads(row["internal"])})
-    result.figures = {r["name"]: r["png"] for r in conn.execute(
-        "SELECT name, png FROM figures WHERE student = ? ORDER BY name", (student,))}
+    result.figures = {r[0]: r[1] for r in conn.execute(
+        "SELECT name, pngs.png FROM figures JOIN pngs ON pngs.sha256 = figures.png "
+        "WHERE student = ? ORDER BY name", (student,))}
     return result
+
+
+_TEMPORARY = itertools.count()
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write ``data`` to ``path`` so a reader (or a rerun after a kill) never sees half of it.
 
-    The temporary name is unique, so two batch runs writing the same file don't collide.
+    The temporary name is unique (process, thread, a counter), so two batch runs writing
+    the same file don't collide; the folder is made when it is missing.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{os.getpid()}-{threading.get_ident()}-{next(_TEMPORARY)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(tmp, flags, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, flags, 0o644)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(fd, 0o644)  # readable like the files beside it, whatever the umask
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
+@functools.lru_cache(maxsize=4096)  # a class's scores take few distinct values
 def _num(value) -> str:
     return "" if value is None else format(round(value, 6), ".10g")
 
@@ -274,17 +402,25 @@ def export_csv(conn: sqlite3.Connection, out: Path) -> tuple[Path, Path]:
     ``grades_long.csv`` (a row per check) into ``out``, each atomically, from one snapshot."""
     with transaction(conn):  # one consistent view even while another run commits
         subs = list(submissions(conn).values())
-        functions = [r[0] for r in conn.execute(
-            "SELECT function FROM tests GROUP BY function ORDER BY MIN(number), function")]
+        # One pass over every check: the function columns (in the order checks first
+        # reach them, removed students' included, as ever), each present student's sum
+        # per function, and the long rows.
+        tests = conn.execute("SELECT student, number, name, function, kind, score, max_score, "
+                             "status, output, student IN (SELECT student FROM removed) "
+                             "FROM tests ORDER BY student, number")
+        tests.row_factory = None  # plain tuples: a class has a few hundred rows per student
+        first: dict[str, int] = {}
         per_function: dict[str, dict[str, float]] = {}
-        for r in conn.execute("SELECT student, function, SUM(score) FROM tests "
-                              "WHERE student NOT IN (SELECT student FROM removed) "
-                              "GROUP BY student, function"):
-            per_function.setdefault(r[0], {})[r[1]] = r[2]
-        long_rows = [[t["student"], t["number"], t["name"], t["function"], t["kind"],
-                      _num(t["score"]), _num(t["max_score"]), t["status"], t["output"]]
-                     for t in conn.execute("SELECT * FROM tests WHERE student NOT IN "
-                                           "(SELECT student FROM removed) ORDER BY student, number")]
+        long_rows = []
+        for student, number, name, function, kind, score, most, status, output, gone in tests:
+            if number < first.get(function, number + 1):
+                first[function] = number
+            if not gone:
+                sums = per_function.setdefault(student, {})
+                sums[function] = sums.get(function, 0.0) + score
+                long_rows.append((student, number, name, function, kind, _num(score),
+                                  _num(most), status, output))
+        functions = sorted(first, key=lambda f: (first[f], f))
     wide = [[s["student"], _num(s["score"]), _num(s["max_score"]), s["error"] or "",
              " ".join(json.loads(s["problems"])),
              *[_num(per_function.get(s["student"], {}).get(f)) for f in functions]]

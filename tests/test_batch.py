@@ -57,7 +57,9 @@ def snapshot(out: Path) -> dict:
     data = {
         "submissions": conn.execute(f"SELECT {', '.join(keep)} FROM submissions ORDER BY student").fetchall(),
         "tests": conn.execute("SELECT * FROM tests ORDER BY student, number").fetchall(),
-        "figures": conn.execute("SELECT * FROM figures ORDER BY student, name").fetchall(),
+        "figures": conn.execute("SELECT student, name, pngs.png FROM figures JOIN pngs "
+                                "ON pngs.sha256 = figures.png ORDER BY student, name").fetchall(),
+        "pngs": conn.execute("SELECT count(*) FROM pngs").fetchone(),  # none left unused
     }
     conn.close()
     for name in ("grades.csv", "grades_long.csv"):
@@ -363,3 +365,81 @@ def test_feedback_shows_the_figures_the_experiments_drew(baseline):
     feedback = (out / "feedback" / "alice.md").read_text()
     assert all(f"alice/{f}" in feedback for f in figures)
     assert not (out / "feedback" / "bob").exists()  # the stubs drew nothing
+
+
+def test_each_figure_is_kept_once_and_linked_into_every_feedback(baseline):
+    """alice and erin hand in the reference: the grader draws the same figures for both
+    from their verified results, and the gradebook and the disk hold each PNG once."""
+    out, _ = baseline
+    with sqlite3.connect(out / gradebook.FILE) as conn:
+        used = conn.execute("SELECT count(DISTINCT png), count(*) FROM figures").fetchone()
+        kept = conn.execute("SELECT sha256, length(png) FROM pngs").fetchall()
+    assert used[1] == 2 * used[0] > 0 and len(kept) == used[0]
+    for name in os.listdir(out / "feedback" / "alice"):
+        alice, erin = (os.stat(out / "feedback" / s / name) for s in ("alice", "erin"))
+        assert (alice.st_ino, alice.st_dev) == (erin.st_ino, erin.st_dev)
+    assert sorted(p.stem for p in (out / "feedback" / batch.FIGURES).iterdir()) == sorted(s for s, _ in kept)
+
+
+def test_a_rerun_writes_only_the_exports_left_unwritten(subs, baseline, tmp_path):
+    """A batch killed between a commit and its exports leaves the record in ``unexported``
+    (faked here, with bob's feedback gone stale); an export deleted by hand is missing.
+    The rerun writes exactly those two again and leaves every other file untouched."""
+    out = tmp_path / "out"
+    shutil.copytree(baseline[0], out)
+    with sqlite3.connect(out / gradebook.FILE) as conn:
+        assert conn.execute("SELECT count(*) FROM unexported").fetchone() == (0,)
+        conn.execute("INSERT INTO unexported VALUES ('bob', 'killed')")
+    (out / "feedback" / "bob.md").write_text("stale")
+    (out / "results" / "dave.json").unlink()
+    before = {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
+    time.sleep(0.01)
+    assert not any(r["graded_now"] for r in batch.grade_all(subs, out, jobs=2))
+    assert snapshot(out) == snapshot(baseline[0])
+    for path, mtime in before.items():
+        assert (path.stat().st_mtime_ns == mtime) == (path.name != "bob.json"), path
+    with sqlite3.connect(out / gradebook.FILE) as conn:
+        assert conn.execute("SELECT count(*) FROM unexported").fetchone() == (0,)
+
+
+def _as_schema_0(path: Path) -> None:
+    """Turn a gradebook back into schema 0: every figure a PNG blob of its own, no
+    ``pngs`` or ``unexported`` table, user_version 0."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE old_figures (student TEXT NOT NULL REFERENCES submissions(student)
+                ON DELETE CASCADE, name TEXT NOT NULL, png BLOB NOT NULL, PRIMARY KEY (student, name));
+            INSERT INTO old_figures SELECT student, name, pngs.png FROM figures
+                JOIN pngs ON pngs.sha256 = figures.png;
+            DROP TABLE figures; DROP TABLE pngs; DROP TABLE unexported;
+            ALTER TABLE old_figures RENAME TO figures;
+            PRAGMA user_version = 0;""")
+
+
+def test_an_old_gradebook_is_brought_up_to_date_and_resumes(subs, baseline, tmp_path):
+    """A gradebook of schema 0 (a PNG per student and figure, the exports rewritten at
+    every run's end, results.json indented) resumes: nothing is graded again, the figures
+    move to ``pngs`` once each, and every export is written again in the new form."""
+    out = tmp_path / "out"
+    shutil.copytree(baseline[0], out)
+    _as_schema_0(out / gradebook.FILE)
+    for path in (out / "results").glob("*.json"):
+        path.write_text(json.dumps(json.loads(path.read_text()), indent=2))
+    shutil.rmtree(out / "feedback" / batch.FIGURES)
+    assert not any(r["graded_now"] for r in batch.grade_all(subs, out, jobs=2))
+    assert snapshot(out) == snapshot(baseline[0])
+    assert all(p.read_bytes() == (baseline[0] / "results" / p.name).read_bytes()
+               for p in (out / "results").glob("*.json"))
+    with sqlite3.connect(out / gradebook.FILE) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == gradebook.SCHEMA_VERSION
+
+
+def test_a_gradebook_of_a_newer_grader_is_refused_with_a_message(small, tmp_path):
+    out = tmp_path / "out"
+    batch.grade_all(small, out, jobs=1)
+    with sqlite3.connect(out / gradebook.FILE) as conn:
+        conn.execute(f"PRAGMA user_version = {gradebook.SCHEMA_VERSION + 1}")
+    run = run_cli(small, out)
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 2 and "Traceback" not in stderr, stderr
+    assert "newer version of the grader" in stderr and str(out) in stderr
