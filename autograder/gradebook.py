@@ -90,6 +90,11 @@ CREATE TABLE IF NOT EXISTS removed (
     student    TEXT PRIMARY KEY REFERENCES submissions(student) ON DELETE CASCADE,
     removed_at TEXT NOT NULL     -- when a batch first found the submission gone
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key        TEXT PRIMARY KEY, -- 'changes': counts commits that change what the CSV files show;
+    value      INTEGER NOT NULL  -- 'csv': the count they were last written at
+);
+INSERT OR IGNORE INTO meta VALUES ('changes', 1), ('csv', 0);
 CREATE TABLE IF NOT EXISTS unexported (
     student    TEXT PRIMARY KEY REFERENCES submissions(student) ON DELETE CASCADE,
     token      TEXT NOT NULL     -- which commit of the student's grade (``record``'s return)
@@ -273,6 +278,7 @@ def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None,
         conn.executemany("DELETE FROM pngs WHERE sha256 = ? AND NOT EXISTS "
                          "(SELECT 1 FROM figures WHERE png = ?)", [(sha, sha) for sha in set(old)])
         conn.execute("INSERT OR REPLACE INTO unexported VALUES (?, ?)", (student, token))
+        _changed(conn)
     return token, again
 
 
@@ -330,7 +336,18 @@ def mark_present(conn: sqlite3.Connection, folder: str, times: dict[str, str],
                          [(s, folder, at) for s, at in sorted(times.items())])
         conn.executemany("DELETE FROM removed WHERE student = ?", [(s,) for s in sorted(times)])
         conn.executemany("INSERT INTO removed VALUES (?, ?)", [(s, when) for s in new])
+        if new or gone & set(times):  # someone left the exports, or came back
+            _changed(conn)
     return new
+
+
+def _changed(conn: sqlite3.Connection) -> None:
+    """Count a change of what the CSV files show (in the caller's transaction)."""
+    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'changes'")
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> int:
+    return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
 
 def result(conn: sqlite3.Connection, student: str) -> GradeResult | None:
@@ -399,8 +416,32 @@ def export_csv(conn: sqlite3.Connection, out: Path) -> tuple[Path, Path]:
     """Write ``grades.csv`` (a row per student: why it has no grade, or what is wrong with
     the submission as a whole (missing modules and the files found instead), and a column
     per function) and
-    ``grades_long.csv`` (a row per check) into ``out``, each atomically, from one snapshot."""
+    ``grades_long.csv`` (a row per check) into ``out``, each atomically, from one snapshot;
+    left as they are when nothing they show changed since they were written (``meta``)."""
+    grades, grades_long = Path(out) / "grades.csv", Path(out) / "grades_long.csv"
+    force = False
+    while True:
+        changes = _write_csv(conn, grades, grades_long, force)
+        if changes is None:
+            return grades, grades_long
+        with transaction(conn):
+            if conn.execute("UPDATE meta SET value = ? WHERE key = 'csv' AND ? = "
+                            "(SELECT value FROM meta WHERE key = 'changes')",
+                            (changes, changes)).rowcount:
+                return grades, grades_long
+        # Another run committed while these were written: they may have replaced its
+        # newer files with older ones, so write them again, from a new snapshot.
+        force = True
+
+
+def _write_csv(conn: sqlite3.Connection, grades: Path, grades_long: Path, force: bool) -> int | None:
+    """Write the CSV files from one snapshot; return the change count they show, or None
+    (nothing written) when they are up to date already and ``force`` is not set."""
     with transaction(conn):  # one consistent view even while another run commits
+        changes = _meta(conn, "changes")
+        if (not force and _meta(conn, "csv") == changes and grades.exists()
+                and grades_long.exists()):
+            return None
         subs = list(submissions(conn).values())
         # One pass over every check: the function columns (in the order checks first
         # reach them, removed students' included, as ever), each present student's sum
@@ -425,9 +466,8 @@ def export_csv(conn: sqlite3.Connection, out: Path) -> tuple[Path, Path]:
              " ".join(json.loads(s["problems"])),
              *[_num(per_function.get(s["student"], {}).get(f)) for f in functions]]
             for s in subs]
-    grades, grades_long = Path(out) / "grades.csv", Path(out) / "grades_long.csv"
     write_atomic(grades, csv_text(["student", "score", "max_score", "error", "problems", *functions],
                               wide))
     write_atomic(grades_long, csv_text(["student", "number", "name", "function", "kind", "score",
                                     "max_score", "status", "output"], long_rows))
-    return grades, grades_long
+    return changes

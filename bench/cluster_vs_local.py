@@ -125,7 +125,10 @@ def children_cpu() -> float:
 
 
 def size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    """Bytes on disk of the files under ``folder``, a file with several hard links once."""
+    files = {(st.st_dev, st.st_ino): st.st_size
+             for st in (p.stat() for p in folder.rglob("*") if p.is_file())}
+    return sum(files.values())
 
 
 def main() -> None:

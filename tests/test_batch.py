@@ -163,8 +163,11 @@ def test_feedback_and_gradescope_results_for_everyone(baseline):
 def test_rerun_grades_nothing(subs, baseline, tmp_path):
     out, rows = baseline
     shutil.copytree(out, tmp_path / "out")
+    csv_files = sorted((tmp_path / "out").glob("*.csv"))
+    written = [p.stat().st_mtime_ns for p in csv_files]
     again = batch.grade_all(subs, tmp_path / "out", jobs=2)
     assert not any(r["graded_now"] for r in again)
+    assert [p.stat().st_mtime_ns for p in csv_files] == written  # nothing they show changed
     assert {r["student"]: r["graded_at"] for r in again} == {s: rows[s]["graded_at"] for s in rows}
     assert snapshot(tmp_path / "out") == snapshot(out)
 
@@ -383,8 +386,8 @@ def test_each_figure_is_kept_once_and_linked_into_every_feedback(baseline):
 
 def test_a_rerun_writes_only_the_exports_left_unwritten(subs, baseline, tmp_path):
     """A batch killed between a commit and its exports leaves the record in ``unexported``
-    (faked here, with bob's feedback gone stale); an export deleted by hand is missing.
-    The rerun writes exactly those two again and leaves every other file untouched."""
+    (faked here, with bob's feedback gone stale); exports deleted by hand are missing.
+    The rerun writes exactly those again and leaves every other student's files untouched."""
     out = tmp_path / "out"
     shutil.copytree(baseline[0], out)
     with sqlite3.connect(out / gradebook.FILE) as conn:
@@ -392,6 +395,7 @@ def test_a_rerun_writes_only_the_exports_left_unwritten(subs, baseline, tmp_path
         conn.execute("INSERT INTO unexported VALUES ('bob', 'killed')")
     (out / "feedback" / "bob.md").write_text("stale")
     (out / "results" / "dave.json").unlink()
+    (out / "grades_long.csv").unlink()
     before = {p: p.stat().st_mtime_ns for p in (out / "results").glob("*.json")}
     time.sleep(0.01)
     assert not any(r["graded_now"] for r in batch.grade_all(subs, out, jobs=2))
