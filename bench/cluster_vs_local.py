@@ -89,7 +89,8 @@ class Canned(cluster.DaskGraders):
 
 def flood(client, work: Path, n: int, reply: dict):
     """The client's (wall, main thread CPU, process CPU) seconds for ``n`` canned results,
-    and for a rerun over the same ``n`` that grades nothing."""
+    the same for a rerun over the same ``n`` that grades nothing, and the bytes per result
+    of the gradebook and of the feedback and results files."""
     (work / "reply.pickle").write_bytes(pickle.dumps(reply))
     folder = work / "flood"
     folder.mkdir()
@@ -99,7 +100,9 @@ def flood(client, work: Path, n: int, reply: dict):
     out = work / "flood-out"
     first = timed(lambda: batch.grade_all(folder, out, pool=lambda f, g: Canned(client, f, g)))
     again = timed(lambda: batch.grade_all(folder, out, pool=lambda f, g: Canned(client, f, g)))
-    return first, again
+    gradebook_bytes = (out / gradebook.FILE).stat().st_size + wal_size(out)
+    files_bytes = size(out / "feedback") + size(out / "results")
+    return first, again, (gradebook_bytes / n, files_bytes / n)
 
 
 def recorded_reply(out: Path, student: str) -> dict:
@@ -122,6 +125,11 @@ def children_cpu() -> float:
     the sandboxes they waited for)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def wal_size(out: Path) -> int:
+    wal = out / (gradebook.FILE + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
 
 
 def size(folder: Path) -> int:
@@ -155,7 +163,7 @@ def main() -> None:
             dask.append(timed(lambda: batch.grade_all(folder, out, pool=cluster.pool(client))))
             seen.setdefault("cluster", grades(out))
         reply = recorded_reply(work / "local-0", "s0000")
-        flooded, rerun = flood(client, work, args.flood, reply)
+        flooded, rerun, per_result = flood(client, work, args.flood, reply)
     if seen["local"] != seen["cluster"]:
         sys.exit("the cluster graded differently from the local batch: no figures printed")
     failed = [g for g in seen["local"] if g[3]]
@@ -187,6 +195,8 @@ def main() -> None:
     wall, thread, _ = (1000 * x / args.flood for x in rerun)
     print(f"a rerun with nothing to grade, per submission: wall {wall:.2f} ms, "
           f"CPU main thread {thread:.2f} ms")
+    print(f"output per result of the flood: gradebook {per_result[0] / 1000:.0f} kB, "
+          f"feedback and results.json {per_result[1] / 1000:.0f} kB (each PNG on disk once)")
     shutil.rmtree(work)
 
 
