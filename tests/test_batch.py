@@ -5,6 +5,7 @@ gradebook that differs in anything but timings after a rerun, a kill or a concur
 fails here.
 """
 import csv
+import errno
 import io
 import json
 import multiprocessing
@@ -447,3 +448,22 @@ def test_a_gradebook_of_a_newer_grader_is_refused_with_a_message(small, tmp_path
     stdout, stderr = run.communicate(timeout=120)
     assert run.returncode == 2 and "Traceback" not in stderr, stderr
     assert "newer version of the grader" in stderr and str(out) in stderr
+
+
+def test_figures_are_copies_where_the_file_system_has_no_hard_links(tmp_path, monkeypatch):
+    from autograder.results import GradeResult, TestResult
+
+    result = GradeResult("ann", [TestResult("t", "relu", "experiment", 1.0, 1.0)], "bubblewrap")
+    result.figures = {"circles.png": b"\x89PNG circles"}
+    batch.write_exports(tmp_path, "ann", result)  # linked
+    assert os.stat(tmp_path / "feedback" / "ann" / "circles.png").st_nlink == 2
+
+    def no_links(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    batch.write_exports(tmp_path, "bob", result)
+    bob = tmp_path / "feedback" / "bob" / "circles.png"
+    assert bob.read_bytes() == b"\x89PNG circles" and bob.stat().st_nlink == 1
+    assert "bob/circles.png" in (tmp_path / "feedback" / "bob.md").read_text()
+    assert not list(tmp_path.rglob("*.tmp"))
