@@ -10,10 +10,11 @@ was found in: their grade is kept (the history) but leaves every export, until a
 submission of theirs comes back. (A gradebook shared by batches over different folders
 loses nobody: only a folder's own students can leave it.) ``unexported`` lists the grades
 committed whose feedback and results.json may not be written yet (a batch killed between
-the two), so a rerun writes exactly those again. A submission's rows are replaced in one
-transaction, so a batch killed at any moment leaves either its old grade or its new one,
-never a mix. The WAL journal and a busy timeout let two batch runs share a gradebook:
-readers never block, writers wait their turn.
+the two), so a rerun writes exactly those again; ``meta`` counts the commits that change
+what the CSV files show, so they are written only when that count moved since they last
+were. A submission's rows are replaced in one transaction, so a batch killed at any
+moment leaves either its old grade or its new one, never a mix. The WAL journal and a busy
+timeout let two batch runs share a gradebook: readers never block, writers wait their turn.
 
 The schema's version is SQLite's ``user_version`` (``SCHEMA_VERSION``): an older gradebook
 is brought up to date when opened (version 0 kept a copy of every PNG per student), one
