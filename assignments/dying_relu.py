@@ -15,11 +15,9 @@ All experiments train a 2-32-32-1 network (``SIZES``) with ``mlp.train`` on 256 
 concentric circles (``datasets.make_circles``), full-batch gradient descent, He
 initialisation; a unit is dead on x when its pre-activation is <= 0 on every row of x.
 
-Run ``python dying_relu.py OUT_DIR`` to write the figure as a PNG file.
+Run ``python dying_relu.py OUT_DIR`` to run the experiments and write the figure as a PNG file
+(a few seconds; ``lab.py`` shows each step).
 """
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from datasets import make_circles
@@ -194,8 +192,8 @@ def dying_figure(seed=0, sweeps=None, leaky=None):
     if sweeps is None:
         sweeps = [lr_sweep(seed=seed, bias_init=bias_init) for bias_init in (0.0, 0.01)]
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(11, 4.2))
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.12, top=0.92, wspace=0.22)
+    fig = Figure(figsize=(12, 4.8))
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.25, top=0.92, wspace=0.18)
     left, right = fig.subplots(1, 2)
     for sweep in sweeps:
         order = np.argsort(sweep["lrs"])
@@ -209,30 +207,75 @@ def dying_figure(seed=0, sweeps=None, leaky=None):
 
     result = relu_vs_leaky(seed) if leaky is None else leaky
     x, y = result["x"], result["y"]
-    negative, silent = [], []
-    for name in ("relu", "leaky_relu"):
+    names, labels = ("relu", "leaky_relu"), ["ReLU", "leaky ReLU (alpha 0.01)"]
+    negative, silent = [], []   # per network: per hidden layer; overall
+    for name in names:
         weights, biases = result[name]["weights"], result[name]["biases"]
         # Each layer fed the output of its own activation (dead_fraction assumes ReLU).
         pre = forward(x, weights, biases, ACTIVATIONS[name][0])[2]
-        negative.append(np.mean(np.concatenate([np.all(a <= 0, axis=0) for a in pre])))
+        negative.append([np.mean(np.all(a <= 0, axis=0)) for a in pre])
         silent.append(np.mean(zero_gradient_units(x, y, weights, biases, name)))
-    positions = np.arange(2)
-    for shift, values, label in ((-0.2, negative, "pre-activation <= 0 on every input"),
-                                 (0.2, silent, "exactly zero gradient (learns nothing)")):
-        right.bar_label(right.bar(positions + shift, values, width=0.4, label=label), fmt="%.2f")
-    right.set_xticks(positions, ["ReLU", "leaky ReLU (alpha 0.01)"])
+    layers = len(negative[0])
+    width = 0.8 / (layers + 1)
+    positions = np.arange(len(names))
+    for k in range(layers):
+        values = [n[k] for n in negative]
+        bars = right.bar(positions + (k - layers / 2) * width, values, width=width,
+                         color=_layer_colour(k, layers), label=f"layer {k + 1}: pre-activation <= 0 on every input")
+        right.bar_label(bars, fmt="%.2f", fontsize=8)
+    bars = right.bar(positions + layers / 2 * width, silent, width=width, color="tab:orange",
+                     label="exactly zero gradient, all hidden units (learn nothing)")
+    right.bar_label(bars, fmt="%.2f", fontsize=8)
+    right.set_xticks(positions, labels)
     right.set(title=f"same network and start, learning rate {result['lr']:g}",
-              ylabel="fraction of hidden units", ylim=(0, 1.15))
-    right.legend(loc="upper right", fontsize=8)
+              ylabel="fraction of hidden units", ylim=(0, 1.3))
+    right.legend(loc="upper right", fontsize=7)
+    notes = []
+    dead_layers = [k + 1 for k, fraction in enumerate(negative[0]) if fraction == 1.0]
+    if dead_layers and dead_layers[-1] > 1:
+        last = dead_layers[-1]
+        notes.append(f"ReLU: layer {last} is entirely dead, so no gradient flows back through it: "
+                     f"the live units before it get none either ({silent[0]:.2f} frozen, "
+                     f"{dead_fraction(x, result['relu']['weights'], result['relu']['biases']):.2f} dead).")
+    notes.append("Leaky ReLU: as many units negative on every input, yet none frozen: "
+                 "the slope alpha on the negative side lets gradient through.")
+    notes.insert(0, "Left: a high learning rate kills most units for good; a bias initialised "
+                    "to 0.01 is no match for updates this large.")
+    fig.text(0.06, 0.015, "\n".join(notes), fontsize=9, va="bottom")
     return fig
 
 
+def _layer_colour(k, n):
+    """The k-th of n shades of blue, dark to light (one per hidden layer)."""
+    return (0.12 + 0.5 * k / max(n, 1), 0.35 + 0.4 * k / max(n, 1), 0.65 + 0.25 * k / max(n, 1))
+
+
 def main(out_dir="out"):
-    """Write dying_relu.png to ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    dying_figure().savefig(out / "dying_relu.png", dpi=100)
+    """Run the experiments step by step (``lab.Lab``: progress, a bound on a hang), say what
+    the dead unit did, and write dying_relu.png to ``out_dir``; return the paths."""
+    from lab import Lab  # only the script needs it
+
+    lab = Lab(out_dir, steps=5)
+    dead = lab.run("dead_unit_experiment(): a unit pushed to bias -100", dead_unit_experiment)
+    moved = max(np.abs(after - before).max() for after, before in
+                zip(dead["weights_after"], dead["weights_before"]))
+    unit = dead["unit"]
+    frozen = np.abs(dead["weights_after"][0][:, unit] - dead["weights_before"][0][:, unit]).max()
+    lab.say(f"      its gradient on each of the {len(dead['x'])} inputs: at most "
+            f"{np.abs(dead['grad_w']).max():g} (weights), {np.abs(dead['grad_b']).max():g} (bias); after "
+            f"{len(dead['losses'])} steps its weights moved by {frozen:g}, the layers' weights by up "
+            f"to {moved:.3g}")
+    sweeps = [lab.run(f"lr_sweep(bias_init={bias_init:g}): {len(LRS)} learning rates", lr_sweep,
+                      bias_init=bias_init) for bias_init in (0.0, 0.01)]
+    leaky = lab.run("relu_vs_leaky(): the same start, ReLU and leaky ReLU at lr 5", relu_vs_leaky)
+    lab.figure("dying_relu.png", dying_figure, sweeps=sweeps, leaky=leaky)
+    lab.say("What you should see: more than half of the units dead at the highest learning rate, "
+            "with either bias initialisation; every ReLU unit of a dead layer's inputs frozen too; "
+            "no leaky unit frozen.")
+    return lab.written
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    from lab import script
+
+    script(main)

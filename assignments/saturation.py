@@ -21,14 +21,13 @@ The rest of the lecture "Better activation functions", as small numpy experiment
 Every experiment returns what it produced (inputs, weights, pre-activations, paths,
 raw timings), so its claim can be checked from the data, and takes a seed. The
 ``plot_*`` functions draw a returned result on a matplotlib ``Figure`` (no pyplot);
-``python saturation.py OUT_DIR`` writes all the figures as PNGs.
+``python saturation.py OUT_DIR`` runs the experiments and writes all the figures as PNGs
+(a few seconds; ``lab.py`` shows each step).
 
 This module uses numpy only (it does not import activations.py): the three lecture
 activations it needs come from ``lecture_activation`` below.
 """
 
-import os
-import sys
 import time
 
 import numpy as np
@@ -46,8 +45,7 @@ def lecture_activation(name):
     float64 numpy array of the shape of ``np.asarray(a)``:
 
     - "sigmoid": sigma(a) = 1 / (1 + e^-a), sigma'(a) = sigma(a) (1 - sigma(a)).
-      It must not overflow for large |a| (no warning at a = -1000); one safe form is
-      sigma(a) = 0.5 * (1 + tanh(a / 2)).
+      It must not overflow for large |a| (no warning at a = -1000).
     - "tanh":    tanh(a),                   tanh'(a) = 1 - tanh(a)^2.
     - "relu":    max(0, a),                 relu'(a) = 1 if a > 0 else 0 (0 at a = 0).
 
@@ -139,9 +137,9 @@ def first_layer_grad_norms(depths, activation="sigmoid", activation_grad=None, w
     The network of depth D (D >= 1 layers, no biases, row-vector convention):
         h_0 = x,   a_l = h_{l-1} @ W_l,   h_l = f(a_l)   for l = 1..D,
         loss L = sum of all entries of h_D.
-    Backpropagation: dL/dh_D = 1 (all ones); dL/da_l = dL/dh_l * f'(a_l);
-    dL/dW_l = h_{l-1}.T @ dL/da_l; dL/dh_{l-1} = dL/da_l @ W_l.T. Each layer multiplies
-    the backward signal by f'(a_l), which for the sigmoid is at most 1/4: the gradient
+    The gradient dL/dW_1 is found by backpropagation through the D layers (the chain rule,
+    from the loss back to the first weights). The lecture: on that path every layer's
+    dh_l/da_l, f'(a_l), is a factor, and for the sigmoid it is at most 1/4: the gradient
     reaching W_1 shrinks geometrically with depth ("vanishing gradients").
 
     ``activation``: "sigmoid", "tanh" or "relu" (then ``activation_grad`` is ignored
@@ -162,7 +160,8 @@ def first_layer_grad_norms(depths, activation="sigmoid", activation_grad=None, w
       "weights": (max(depths), width, width) float array,
       "weight_scale": float, "seed": int.
     Expected with weight_scale = 1: the sigmoid loses a factor of about 4 per layer
-    (norm ratio ~0.23 per layer), tanh about 0.9, ReLU about 0.74.
+    (norm ratio ~0.23 per layer), tanh about 0.9, ReLU about 0.74 (half of its units pass
+    no gradient; He initialisation, weight_scale = sqrt(2), keeps it near 1).
     """
     # TODO: your code here (read the docstring above)
     raise NotImplementedError("first_layer_grad_norms")
@@ -340,22 +339,35 @@ def plot_saturation(result):
 def plot_grad_norms(results):
     """Gradient norm at the first layer against depth, log scale, one line per activation.
 
-    results: dict name -> result of ``first_layer_grad_norms``."""
+    results: dict name -> result of ``first_layer_grad_norms`` (its "depths", "norms" and,
+    when present, "weight_scale": the legend gives each line's weight scale, and a ReLU run
+    at the 1/sqrt(n) scale says on the figure why it still loses gradient)."""
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(7, 4.5))
-    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
+    fig = Figure(figsize=(7.5, 5))
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.11, top=0.92)
     ax = fig.subplots()
     for name, r in results.items():
-        ax.semilogy(r["depths"], r["norms"], "o-", ms=3, label=name)
+        scale = float(r.get("weight_scale", 1.0))
+        init = ("He init, std sqrt(2/n)" if np.isclose(scale, np.sqrt(2.0))
+                else "std 1/sqrt(n)" if scale == 1.0 else f"std {scale:.3g}/sqrt(n)")
+        d, norms = np.asarray(r["depths"]), np.asarray(r["norms"])
+        factor = (norms[-1] / norms[0]) ** (1 / max(d[-1] - d[0], 1))
+        ax.semilogy(d, norms, "o-", ms=3, label=f"{name} ({init}): x{factor:.2f} per layer")
     if "sigmoid" in results:
         r = results["sigmoid"]
-        d = r["depths"]
+        d = np.asarray(r["depths"])
         ax.semilogy(d, r["norms"][0] * 0.25 ** (d - d[0]), "k--", lw=1,
                     label="x 1/4 per layer (max of sigmoid')")
+    if "relu" in results and float(results["relu"].get("weight_scale", 1.0)) < 1.2:
+        ax.text(0.98, 0.55, "ReLU here has the others' weight scale 1/sqrt(n): half its units\n"
+                "pass no gradient, so it loses about 1/sqrt(2) per layer. He init\n"
+                "(std sqrt(2/n), weight_scale = sqrt(2)) keeps it level.",
+                transform=ax.transAxes, ha="right", fontsize=8,
+                bbox={"boxstyle": "round", "fc": "white", "ec": "0.7"})
     ax.set_xlabel("depth (layers between the first weights and the loss)")
     ax.set_ylabel("||dL/dW_1||")
     ax.set_title("Vanishing gradients: the first layer's gradient against depth")
-    ax.legend()
+    ax.legend(loc="lower left", fontsize=8)
     return fig
 
 
@@ -409,17 +421,32 @@ def plot_zigzag(result):
     return fig
 
 
+NO_EXP = ("relu", "leaky_relu", "relu6", "prelu")
+LECTURE_FORMS = ("relu", "sigmoid", "tanh", "exp alone")
+
+
 def plot_timings(result):
     """Bar chart of the time per element relative to the baseline, at the largest size."""
     from matplotlib.figure import Figure  # only drawing needs matplotlib
-    fig = Figure(figsize=(7, 4.5))
-    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
+    from matplotlib.patches import Patch
+    fig = Figure(figsize=(7.5, 4.8))
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.17, top=0.92)
     ax = fig.subplots()
     names = result["names"]
     rel = [result["relative"][name][-1] for name in names]
-    bars = ax.bar(names, rel, color=["tab:green" if n == result["baseline"] else "tab:orange" for n in names])
+    # exp (or tanh, made of exp) inside, or not: the lecture's question is what exp costs
+    colours = ["tab:green" if n == result["baseline"] else "tab:blue" if n in NO_EXP else "tab:orange"
+               for n in names]
+    bars = ax.bar(names, rel, color=colours)
     ax.bar_label(bars, fmt="%.1fx")
     ax.axhline(1.0, color="k", lw=0.8)
+    ax.legend(handles=[Patch(color="tab:orange", label="computes exp (or tanh)"),
+                       Patch(color="tab:blue", label="no exp")], loc="upper left", fontsize=8)
+    own = [n for n in names if n not in LECTURE_FORMS]
+    if own:
+        ax.set_xlabel(f"{', '.join(own)}: your activations.py, with the array contract's extra "
+                      "work (dtype, NaN, safety);\ncompare them among themselves, e.g. leaky_relu "
+                      "(no exp) with elu. The rest: plain numpy forms.", fontsize=8)
     ns = 1e9 * result["per_element"][result["baseline"]][-1]
     ax.set_ylabel(f"time per element / {result['baseline']}'s ({ns:.2f} ns here)")
     ax.set_title(f"The cost of exp: {int(result['sizes'][-1]):,} float64 elements, fastest of "
@@ -446,26 +473,36 @@ def timed_activations():
     return acts
 
 
-def main(out_dir="out", sizes=(10**6, 10**7)):
-    """Run every experiment and write its figure to ``out_dir`` as a PNG; return the paths."""
-    os.makedirs(out_dir, exist_ok=True)
-    figures = {
-        "saturation.png": plot_saturation(saturation_experiment()),
-        "vanishing_gradients.png": plot_grad_norms(
-            {name: first_layer_grad_norms(range(1, 21), name) for name in ("sigmoid", "tanh", "relu")}),
-        "sign_mixing.png": plot_sign_mixing(sign_mixing_experiment()),
-        "zigzag.png": plot_zigzag(zigzag_experiment()),
-        "cost_of_exp.png": plot_timings(time_activations(
-            {**timed_activations(), "exp alone": np.exp}, sizes=sizes)),
-    }
-    paths = []
-    for filename, fig in figures.items():
-        path = os.path.join(out_dir, filename)
-        fig.savefig(path, dpi=100)
-        paths.append(path)
-    return paths
+def main(out_dir="out", sizes=(10**5, 10**6)):
+    """Run every experiment step by step (``lab.Lab``: progress, a bound on a hang) and write
+    each figure to ``out_dir`` as a PNG as soon as it is drawn; return the paths.
+
+    The vanishing-gradient run gives ReLU He initialisation (``weight_scale = sqrt(2)``, the
+    lecture's advice for ReLU), sigmoid and tanh the 1/sqrt(n) scale."""
+    from lab import Lab  # only the script needs it
+
+    lab = Lab(out_dir, steps=12)
+    saturation = lab.run("saturation_experiment(): one layer of fan-in 1000", saturation_experiment)
+    lab.figure("saturation.png", plot_saturation, saturation)
+    scales = {"sigmoid": 1.0, "tanh": 1.0, "relu": np.sqrt(2.0)}
+    norms = {name: lab.run(f"first_layer_grad_norms(range(1, 21), {name!r}, weight_scale={scale:.3g})",
+                           first_layer_grad_norms, range(1, 21), name, weight_scale=scale)
+             for name, scale in scales.items()}
+    lab.figure("vanishing_gradients.png", plot_grad_norms, norms)
+    lab.figure("sign_mixing.png", plot_sign_mixing,
+               lab.run("sign_mixing_experiment()", sign_mixing_experiment))
+    lab.figure("zigzag.png", plot_zigzag, lab.run("zigzag_experiment()", zigzag_experiment))
+    timings = lab.run(f"time_activations(sizes={tuple(int(n) for n in sizes)})", time_activations,
+                      {**timed_activations(), "exp alone": np.exp}, sizes=sizes)
+    lab.figure("cost_of_exp.png", plot_timings, timings)
+    lab.say("What you should see: N(0,1) weights saturate most sigmoid and tanh units, N(0,1/n) "
+            "almost none; the sigmoid's first-layer gradient falls about x 1/4 per layer, tanh's "
+            "and He-initialised ReLU's hardly; no sigmoid-fed gradient mixes signs, so the "
+            "same-sign path needs about twice the steps; sigmoid, tanh and ELU cost more than ReLU.")
+    return lab.written
 
 
 if __name__ == "__main__":
-    for p in main(sys.argv[1] if len(sys.argv) > 1 else "out"):
-        print(p)
+    from lab import script
+
+    script(main)

@@ -14,9 +14,10 @@ CHECKS = Path(__file__).resolve().parent / "checks"  # the hidden pytest tests
 CHECK_LANES = (("activations", "derivatives", "dying_relu"), ("linear_collapse", "saturation"))
 
 # The exercise modules a submission provides (SPEC.md "A submission"); the given helpers
-# (datasets.py, mlp.py) are taken from the reference, not from the student.
+# (datasets.py, mlp.py, and lab.py, which runs the experiment modules as scripts) are taken
+# from the reference, not from the student.
 EXERCISE_MODULES = ("activations", "derivatives", "linear_collapse", "dying_relu", "saturation")
-GIVEN_MODULES = ("datasets", "mlp")
+GIVEN_MODULES = ("datasets", "mlp", "lab")
 
 # The one seed every check derives its random inputs from: same submission, same result.
 SEED = 20261128

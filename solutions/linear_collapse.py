@@ -15,11 +15,9 @@ Two ideas from the lecture's opening:
 Row-vector convention throughout: a layer maps h (n, d_in) to h @ W + b, with
 W of shape (d_in, d_out) and b of shape (d_out,).
 
-Run ``python linear_collapse.py OUT_DIR`` to write the figures as PNG files.
+Run ``python linear_collapse.py OUT_DIR`` to run the experiment and write its figures as PNG
+files (a few seconds; ``lab.py`` shows each step).
 """
-import sys
-from pathlib import Path
-
 import numpy as np
 
 from datasets import make_circles
@@ -59,11 +57,10 @@ def linear_forward(x, weights, biases):
 def collapse(weights, biases):
     """The single affine layer equal to a stack of affine layers.
 
-    Substituting one layer into the next,
-    (h @ W_1 + b_1) @ W_2 + b_2 = h @ (W_1 W_2) + (b_1 W_2 + b_2),
-    and so on down the stack: W = W_1 W_2 ... W_L and b = (...(b_1 W_2 + b_2) W_3 ...) W_L + b_L.
-    So ``linear_forward(x, weights, biases)`` equals ``x @ W + b`` for every x (up to
-    rounding): a deep network without non-linearities is a linear model.
+    The lecture: with h = a in every layer, y is "just a multiplication of weights by the
+    input", "as good as just having a single linear transformation". Find that layer:
+    (W, b) such that ``linear_forward(x, weights, biases)`` equals ``x @ W + b`` for every
+    x (up to rounding): a deep network without non-linearities is a linear model.
 
     Parameters
     ----------
@@ -73,6 +70,15 @@ def collapse(weights, biases):
     -------
     (W, b) : new arrays of shapes (d_0, d_L) and (d_L,); the inputs are not modified and
     not aliased (even for L = 1).
+
+    ### BEGIN HINTS
+    values: Substitute one layer into the next: write (h @ W_1 + b_1) @ W_2 + b_2 as
+        h @ (something) + (something else), then go on down the stack.
+    values: (h @ W_1 + b_1) @ W_2 + b_2 = h @ (W_1 W_2) + (b_1 W_2 + b_2): the weights
+        multiply in the stack's order, and every bias is carried through the layers after it.
+    values: Start from copies W, b = np.array(W_1), np.array(b_1); then for each later layer
+        W, b = W @ W_l, b @ W_l + b_l.
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     W, b = np.array(weights[0]), np.array(biases[0])
@@ -99,7 +105,16 @@ def relu_ramp(x, a, b):
     Returns
     -------
     array shaped like ``np.asarray(x)``, values in [0, 1], exactly 0 for x <= a and
-    exactly 1 for x >= b (also for x = -inf and +inf); NaN stays NaN.
+    exactly 1 for x >= b, x = -inf and +inf included: at +inf the formula above reads
+    inf - inf (NaN), so the value there is its limit, 1. NaN stays NaN.
+
+    ### BEGIN HINTS
+    infinity: At x = +inf, relu(x - a) - relu(x - b) is inf - inf, which is NaN: the
+        literal formula can't give the limit 1 there.
+    infinity: For x >= b the difference is always b - a: it equals relu(x - a) capped at
+        the ramp's height b - a, a form with no subtraction of two infinities.
+    infinity: np.minimum(np.maximum(x - a, 0), b - a) / (b - a).
+    ### END HINTS
     """
     ### BEGIN SOLUTION
     if not a < b:
@@ -284,12 +299,21 @@ def steps_figure(f=np.sin, lo=0.0, hi=2 * np.pi):
 
 
 def main(out_dir="out"):
-    """Write circles.png and steps.png to ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    circles_figure().savefig(out / "circles.png", dpi=100)
-    steps_figure().savefig(out / "steps.png", dpi=100)
+    """Run the experiment and write circles.png and steps.png to ``out_dir``, each as soon as
+    it is drawn, step by step (``lab.Lab``: progress, a bound on a hang); return the paths."""
+    from lab import Lab  # only the script needs it
+
+    lab = Lab(out_dir, steps=3)
+    result = lab.run("circles_experiment(): two deep networks, identity and ReLU", circles_experiment)
+    lab.figure("circles.png", circles_figure, result=result)
+    lab.figure("steps.png", steps_figure)
+    lab.say("What you should see: the identity network's boundary is a straight line (accuracy "
+            "near 0.5), the ReLU network's a closed curve (about 0.99); the error of the sum of "
+            "ReLU steps falls like 1 / n^2 (slope -2).")
+    return lab.written
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    from lab import script
+
+    script(main)

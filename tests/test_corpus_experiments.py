@@ -171,3 +171,25 @@ def test_do_nothing_corpus_fakes_every_function():
     faked = {(v.module, f) for v in FAKES for f in v.breaks}
     missing = {(m, f) for m, fs in functions.items() for f in fs} - faked
     assert not missing, sorted(missing)
+
+
+def _variant(variant_id):
+    return next(v for v in BUGS if v.id == variant_id)
+
+
+@pytest.mark.parametrize("variant", [_variant("relu-ramp-literal-difference")], ids=lambda v: v.id)
+def test_literal_ramp_loses_exactly_the_infinity_check(variant, graded):
+    """The docstring's promise at +inf is checked, and is all the literal formula gets wrong."""
+    failed = [t for t in _grade(variant, graded).tests if not t.passed]
+    assert [t.name for t in failed] == ["relu_ramp: 1 at x = +inf, as the docstring says (the "
+                                        "limit, not inf - inf)"], [t.name for t in failed]
+    assert "inf - inf" in failed[0].output and "relu_ramp(" in failed[0].output
+
+
+@pytest.mark.parametrize("variant", [_variant("linear-forward-column-vectors")], ids=lambda v: v.id)
+def test_column_vector_forward_is_told_it_returned_the_transpose(variant, graded):
+    failed = [t for t in _grade(variant, graded).tests if not t.passed and t.function == "linear_forward"]
+    assert failed
+    text = " ".join(t.output for t in failed)
+    assert "transpose" in text and "one row per input row" in text, text
+    assert "elementwise" not in text, text

@@ -1,4 +1,5 @@
 """Staged hints: from the reference's docstrings, never in the stubs, revealed on failure."""
+import ast
 import re
 
 import pytest
@@ -7,13 +8,32 @@ from autograder import config, hints, runner, stubs
 from autograder.contract import ARGS
 from tests.corpus import Variant, build
 
+def _student_functions(module):
+    """The functions of a module students write: those with a solution block."""
+    source = (config.SOLUTIONS / f"{module}.py").read_text(encoding="utf-8")
+    return [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)
+            and "### BEGIN SOLUTION" in ast.get_source_segment(source, n)]
+
+
 MODULES = {"activations": [f for f in ARGS if not f.endswith("_grad")],
-           "derivatives": [f for f in ARGS if f.endswith("_grad")] + ["prelu_grad", "prelu_backward"]}
+           "derivatives": [f for f in ARGS if f.endswith("_grad")] + ["prelu_grad", "prelu_backward"],
+           **{m: _student_functions(m) for m in ("linear_collapse", "dying_relu", "saturation")}}
 # What the lecture leaves to the student: each must be a staged hint, never stub text.
 LEFT_TO_STUDENTS = {("derivatives", f): "values" for f in
                     ("elu_grad", "gelu_grad", "swish_grad", "prelu_grad", "prelu_backward")}
 LEFT_TO_STUDENTS.update({("activations", "sigmoid"): "safe", ("activations", "elu"): "safe",
-                         ("derivatives", "gelu_grad"): "dtype"})
+                         ("derivatives", "gelu_grad"): "dtype",
+                         # the collapse algebra, a formula's value at +inf, the backprop of the
+                         # vanishing-gradient experiment, the overflow-safe sigmoid
+                         ("linear_collapse", "collapse"): "values",
+                         ("linear_collapse", "relu_ramp"): "infinity",
+                         ("saturation", "first_layer_grad_norms"): "values",
+                         ("saturation", "lecture_activation"): "safe"})
+# The recipes that used to be written out in the stubs, in the stubs' words.
+LEAKED = ("e^-|x|", "expm1", "_sum_to", "sigma(2u)", "0.5 (1 + tanh(u)) + 0.5 x",
+          "beta x sigma(beta x) (1 - sigma(beta x))", "d prelu / dalpha = 0",
+          "h @ (W_1 W_2) + (b_1 W_2 + b_2)", "W @ W_l, b @ W_l + b_l", "dL/da_l @ W_l.T",
+          "dL/dh_l * f'(a_l)", "0.5 * (1.0 + np.tanh(0.5 * a))", "np.minimum(np.maximum(x - a, 0)")
 
 
 def _flat(text):
@@ -26,8 +46,17 @@ def test_what_the_lecture_leaves_to_students_is_a_staged_hint():
         assert len(stages) == 3, (module, function, topic, stages)
 
 
-def test_no_hint_appears_in_the_stubs():
-    stub_text = {m: _flat((config.ASSIGNMENTS / f"{m}.py").read_text()) for m in MODULES}
+def _release_modules():
+    from autograder import release
+
+    return {m: release.modules()[f"{m}.py"] for m in MODULES}
+
+
+@pytest.mark.parametrize("where", ["assignments", "release"])
+def test_no_hint_appears_in_the_stubs(where):
+    texts = ({m: (config.ASSIGNMENTS / f"{m}.py").read_text() for m in MODULES}
+             if where == "assignments" else _release_modules())
+    stub_text = {m: _flat(t) for m, t in texts.items()}
     assert not any("HINTS" in t for t in stub_text.values())
     count = 0
     for module, functions in MODULES.items():
@@ -36,11 +65,16 @@ def test_no_hint_appears_in_the_stubs():
                 for stage in stages:
                     count += 1
                     assert _flat(stage) not in stub_text[module], (function, stage)
-    # the recipes that used to be written out in the stubs, in the stubs' words
-    for leaked in ("e^-|x|", "expm1", "_sum_to", "sigma(2u)", "0.5 (1 + tanh(u)) + 0.5 x",
-                   "beta x sigma(beta x) (1 - sigma(beta x))", "d prelu / dalpha = 0"):
+    for leaked in LEAKED:
         assert not any(leaked in t for t in stub_text.values()), leaked
-    assert count >= 30
+    assert count >= 40
+
+
+def test_the_leaked_recipes_are_in_the_reference():
+    """The leak test can fail: each recipe it looks for is in the reference's hints or code."""
+    reference = _flat(" ".join((config.SOLUTIONS / f"{m}.py").read_text() for m in MODULES))
+    missing = [leaked for leaked in LEAKED[7:] if leaked not in reference]
+    assert not missing, missing
 
 
 def test_no_hint_appears_in_the_nbgrader_notebooks():

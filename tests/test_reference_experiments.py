@@ -358,3 +358,71 @@ def test_stubs_import_and_raise_not_implemented(name, tmp_path, monkeypatch):
 def test_given_helpers_have_no_solution_markers():
     for name in ("datasets", "mlp"):
         assert "### BEGIN SOLUTION" not in (ROOT / "solutions" / f"{name}.py").read_text()
+
+
+# -- the modules as lab scripts (lab.py) -------------------------------------------------
+
+SCRIPTS = {"linear_collapse": ["circles.png", "steps.png"], "dying_relu": ["dying_relu.png"],
+           "saturation": ["saturation.png", "vanishing_gradients.png", "sign_mixing.png",
+                          "zigzag.png", "cost_of_exp.png"]}
+
+
+def _script(folder, module, out, **env):
+    import os
+    import subprocess
+
+    return subprocess.run([sys.executable, f"{module}.py", str(out)], cwd=folder, text=True,
+                          capture_output=True, timeout=300, env={**os.environ, **env})
+
+
+@pytest.mark.parametrize("module", SCRIPTS)
+def test_each_script_announces_its_steps_and_writes_each_figure_when_drawn(module, tmp_path):
+    run = _script(ROOT / "solutions", module, tmp_path)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    steps = [ln for ln in lines if ln.startswith("[")]
+    total = int(steps[0].split("/")[1].split("]")[0])
+    assert [ln.split("]")[0] for ln in steps] == [f"[{k}/{total}" for k in range(1, total + 1)]
+    assert all(ln.endswith(" s") for ln in steps), steps
+    for name in SCRIPTS[module]:
+        wrote = lines.index(f"      wrote {tmp_path / name}")
+        assert lines[wrote - 1].startswith("[") and f"drawing {name}" in lines[wrote - 1]
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert lines[-1].startswith("What you should see:")
+
+
+def test_a_too_slow_function_is_stopped_with_a_message(tmp_path):
+    import shutil
+
+    for f in (ROOT / "solutions").glob("*.py"):
+        shutil.copy(f, tmp_path)
+    source = (tmp_path / "linear_collapse.py").read_text()
+    first = "    x, y = make_circles(N_POINTS, seed=seed)\n"
+    (tmp_path / "linear_collapse.py").write_text(source.replace(first, first + "    while True:\n"
+                                                                "        pass\n", 1))
+    run = _script(tmp_path, "linear_collapse", tmp_path / "out", LAB_STEP_SECONDS="1")
+    assert run.returncode == 1
+    assert "stopped: circles_experiment()" in run.stderr and "more than 1 s" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_function_not_written_yet_is_named(tmp_path):
+    run = _script(ROOT / "assignments", "dying_relu", tmp_path)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "stopped: dead_unit_experiment is not written yet" in run.stderr
+
+
+def test_the_figures_say_what_a_footnote_would():
+    """dying_relu.png says why ReLU's zero-gradient share exceeds its dead share; the grader's
+    vanishing-gradient figure (ReLU at the 1/sqrt(n) scale) says why ReLU still loses."""
+    import saturation
+
+    def texts(fig):
+        return " ".join(t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")))
+
+    assert "layer 2 is entirely dead" in texts(dying_relu.dying_figure(0))
+    plain = {n: saturation.first_layer_grad_norms(range(1, 21), n) for n in ("sigmoid", "relu")}
+    assert "He init" in texts(saturation.plot_grad_norms(plain))
+    he = {**plain, "relu": saturation.first_layer_grad_norms(range(1, 21), "relu", weight_scale=2 ** 0.5)}
+    assert "half its units" not in texts(saturation.plot_grad_norms(he))
+    assert "relu (He init" in texts(saturation.plot_grad_norms(he))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder import judge
+from autograder import hints, judge
 from autograder.judge import Fail
 from autograder.reference import function as _reference
 from autograder.reference import module as _reference_module
@@ -51,6 +51,7 @@ POINTS = {
     "relu_ramp.edges": 0.5,               # correctness: x = a, x = b, far out, -inf, NaN
     "relu_ramp.shapes": 0.25,             # correctness: number, 0-d, 2-D
     "relu_ramp.errors": 0.5,              # correctness: ValueError for a >= b or a NaN bound
+    "relu_ramp.infinity": 0.25,           # correctness: the docstring's 1 at x = +inf
     "relu_ramp.step": 1.0,                # behaviour: 0 left of a, 1 right of b, linear between
     # step_approximation
     "step_approximation.values": 0.75,    # correctness: n = 5 steps of sin
@@ -86,13 +87,15 @@ FRESH = (2000, _seeds("fresh", 1)[0])    # the grader's own fresh circles
 LINEAR_AT_MOST = 0.70                    # a straight line gets at most about 2/3
 RELU_AT_LEAST = 0.95
 
-HINT_COLLAPSE = ("(h @ W_1 + b_1) @ W_2 + b_2 = h @ (W_1 W_2) + (b_1 W_2 + b_2): W is the "
-                 "product W_1 W_2 ... W_L in that order, and every bias is carried through the "
-                 "layers after it")
 HINT_LINEAR = ("a deep network without non-linearities is one linear map: it can only draw a "
                "straight decision boundary, so its accuracy on circles stays near chance")
 HINT_STEP = ("two ReLUs make a step: (relu(x - a) - relu(x - b)) / (b - a) is 0 for x <= a, "
              "1 for x >= b and the line (x - a) / (b - a) in between")
+
+
+def _collapse_hint():
+    """The staged hint of collapse's algebra (the reference's docstring, hints.py)."""
+    return hints.hint(MODULE, "collapse", "values")
 
 
 def _ref(name):
@@ -119,9 +122,22 @@ def _stack(key, dims, n=None):
 def _verify_forward(got, args, kwargs):
     what = judge.call_text("linear_forward", *args)
     expected = _ref("linear_forward")(*args)
-    judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-10,
+    judge.expect_close(judge.real_array(got, what, expected.shape, _forward_shape_hint(got, expected)),
+                       expected, what, rtol=1e-10,
                        atol=1e-12, hint="h_0 = x, then h_l = h_{l-1} @ W_l + b_l for every layer "
                                         "in order, with no activation; return h_L.")
+
+
+def _forward_shape_hint(got, expected) -> str:
+    """What a wrong shape of linear_forward's output means (not an elementwise function's)."""
+    rows = "one row (d_L,) for one input row (d_0,)" if expected.ndim == 1 else \
+        f"one row per input row: ({expected.shape[0]}, d_L) for x of shape ({expected.shape[0]}, d_0)"
+    hint = (f"linear_forward returns {rows}. Row-vector convention: each layer maps h to "
+            "h @ W + b, with W of shape (d_in, d_out).")
+    if np.ndim(got) == 2 and np.shape(got) == expected.shape[::-1] != expected.shape:
+        hint = ("your output is the transpose of the expected one: column vectors (W.T @ x.T) "
+                "give (d_L, n). " + hint)
+    return hint
 
 
 def _forward(sub, x, weights, biases):
@@ -182,8 +198,8 @@ def _pair(got, weights, biases):
 def _verify_collapse(got, args, kwargs):
     what, W, b = _pair(got, *args)
     W_ref, b_ref = _ref("collapse")(*args)
-    judge.expect_close(W, W_ref, what + "[0] (W)", rtol=1e-9, atol=1e-12, hint=HINT_COLLAPSE + ".")
-    judge.expect_close(b, b_ref, what + "[1] (b)", rtol=1e-9, atol=1e-12, hint=HINT_COLLAPSE + ".")
+    judge.expect_close(W, W_ref, what + "[0] (W)", rtol=1e-9, atol=1e-12, hint=_collapse_hint())
+    judge.expect_close(b, b_ref, what + "[1] (b)", rtol=1e-9, atol=1e-12, hint=_collapse_hint())
 
 
 def _collapse(sub, weights, biases):
@@ -239,7 +255,7 @@ def test_collapse_exact(sub):
         raise Fail(f"{what} returned (W, b), but on {int(bad.any(axis=1).sum())} of 50 fresh inputs "
                    f"x @ W + b differs from the stack's output, e.g. at x = {judge.short(x[i[0]])}: "
                    f"the stack gives {h[tuple(i)]!r}, x @ W + b gives {got[tuple(i)]!r}.\n"
-                   f"Hint: {HINT_COLLAPSE}: a stack of affine layers IS one affine layer.")
+                   f"Hint: a stack of affine layers IS one affine layer. {_collapse_hint()}")
 
 
 @pytest.mark.check(kind="behaviour", points=POINTS["collapse.pure"], function="collapse",
@@ -304,6 +320,22 @@ def test_relu_ramp_edges(sub):
     if got[0] != 0.0 or abs(got[1] - 1.0) > 1e-12:
         raise Fail(f"relu_ramp(x, {a}, {b}) gives {got[0]!r} at x = a and {got[1]!r} at x = b, "
                    f"expected 0 and 1.\nHint: {HINT_STEP}.")
+
+
+@pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.infinity"], function="relu_ramp",
+                   name="relu_ramp: 1 at x = +inf, as the docstring says (the limit, not inf - inf)")
+def test_relu_ramp_infinity(sub):
+    def at(x, a, b):
+        what = judge.call_text("relu_ramp", x, a, b)
+        got = judge.real_array(judge.returned(judge.call(sub, MODULE, "relu_ramp", x, a, b), what),
+                               what, np.shape(x))
+        if not np.array_equal(got, np.where(np.asarray(x) > 0, 1.0, 0.0)):
+            raise Fail(f"{what} returned {judge.short(got)}, expected 1 at +inf and 0 at -inf "
+                       "(the docstring: exactly 1 for x >= b, +inf included).\nHint: "
+                       + hints.hint(MODULE, "relu_ramp", "infinity", HINT_STEP + "."))
+
+    judge.all_of(lambda: at(np.array([np.inf, -np.inf]), -1.0, 2.0),
+                 lambda: at(np.array([[np.inf], [np.inf]]), 0.0, 0.5))
 
 
 @pytest.mark.check(kind="correctness", points=POINTS["relu_ramp.shapes"], function="relu_ramp",

@@ -28,7 +28,7 @@ import inspect
 import numpy as np
 import pytest
 
-from autograder import config, judge
+from autograder import config, hints, judge
 from autograder.judge import Fail
 from autograder.reference import function as _reference
 from autograder.sandbox import FunctionRef
@@ -264,9 +264,8 @@ def _verify_grad_norms(res, args, kwargs):
     _close(norms, ref["norms"], what + '["norms"]', rtol=1e-6, atol=1e-30,
            hint=("a callable activation comes with its derivative activation_grad: use both "
                  "(here sin and cos), not a lecture activation." if callable_activation else
-                 "backpropagate from dL/dh_D = 1: dL/da_l = dL/dh_l * f'(a_l), "
-                 "dL/dh_{l-1} = dL/da_l @ W_l.T, and finally dL/dW_1 = x.T @ dL/da_1; "
-                 "depth D uses the first D of the weights; f and f' from lecture_activation."))
+                 "depth D uses the first D of the weights, f and f' from lecture_activation. "
+                 + hints.hint(MODULE, "first_layer_grad_norms", "values")))
 
 
 def _small_stack(sub, activation, **extra):
@@ -306,13 +305,13 @@ def test_lecture_activation_safe(sub):
     r = judge.run(sub, MODULE, "first_layer_grad_norms", (1, 2), "sigmoid", **kwargs)
     norms = judge.float_array(judge.entry(judge.returned(r, what), ("norms",), what),
                               what + '["norms"]', (2,), finite=False)
+    safe = hints.hint(MODULE, "lecture_activation", "safe")
     judge.expect_no_warnings(r, what, hint="a saturated sigmoid unit is the lecture's point, so "
-                             "it must be computed safely: e^-a overflows for a < -709, while "
-                             "sigma(a) = 0.5 * (1 + tanh(a / 2)) never does.")
+                             "it must be computed safely. " + safe)
     if not np.isfinite(norms).all():
         raise Fail(f'{what}["norms"] is {judge.short(norms)}: not finite.\nHint: a saturated '
                    "sigmoid unit has a gradient near 0, never inf or NaN; compute sigma and "
-                   "sigma' in a form that can't overflow, e.g. 0.5 * (1 + tanh(a / 2)).")
+                   f"sigma' in a form that can't overflow. {safe}")
 
 
 # =========================================================================================
@@ -1134,7 +1133,8 @@ def _draw_grad_norms(ran):
         args, kwargs = _deep_args(name, seed)
         res = ran(MODULE, "first_layer_grad_norms", *args, **kwargs)
         _verify_grad_norms(res, args, kwargs)
-        results[name] = {"depths": np.array(DEPTHS), "norms": _grad_result(res, args, kwargs)[3]}
+        results[name] = {"depths": np.array(DEPTHS), "norms": _grad_result(res, args, kwargs)[3],
+                         "weight_scale": kwargs.get("weight_scale", 1.0)}
     return _reference_fn("plot_grad_norms")(results)
 
 

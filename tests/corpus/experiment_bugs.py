@@ -69,6 +69,22 @@ def collapse(weights, biases):
         W = W_l @ W
     return W, b
 '''),
+    bug("linear-forward-column-vectors", L, "linear_forward",
+        "column vectors: W.T @ h + b, giving (d_L, n) instead of (n, d_L)", '''
+def linear_forward(x, weights, biases):
+    h = np.asarray(x).T
+    for W, b in zip(weights, biases):
+        h = W.T @ h + np.asarray(b)[:, None]
+    return h
+'''),
+    bug("relu-ramp-literal-difference", L, "relu_ramp",
+        "the lecture's two ReLUs literally: right everywhere but +inf, where inf - inf is NaN", '''
+def relu_ramp(x, a, b):
+    if not a < b:
+        raise ValueError(f"relu_ramp needs a < b, got a={a!r}, b={b!r}")
+    x = np.asarray(x, dtype=np.float64)
+    return (np.maximum(x - a, 0.0) - np.maximum(x - b, 0.0)) / (b - a)
+'''),
     bug("relu-ramp-not-normalised", L, "relu_ramp", "relu(x - a) - relu(x - b): rises to b - a, not 1", '''
 def relu_ramp(x, a, b):
     if not a < b:
@@ -646,13 +662,6 @@ def collapse(weights, biases):
         W = W_l @ W
     return W, b
 ''', why="collapsed from the output layer back, into new arrays"),
-    Variant("relu-ramp-literal-difference", L, '''
-def relu_ramp(x, a, b):
-    if not a < b:
-        raise ValueError(f"relu_ramp needs a < b, got a={a!r}, b={b!r}")
-    x = np.asarray(x, dtype=np.float64)
-    return (np.maximum(x - a, 0.0) - np.maximum(x - b, 0.0)) / (b - a)
-''', why="the lecture's two ReLUs, literally"),
     Variant("sum-of-steps-broadcast", L, '''
 def sum_of_steps(x, steps):
     x = np.asarray(x, dtype=np.float64)
