@@ -189,8 +189,10 @@ def _pair(got, weights, biases):
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise Fail(f"{what} returned {judge.short(got, 80)}, expected the pair (W, b).")
     d0, dL = weights[0].shape[0], weights[-1].shape[1]
-    W = judge.real_array(got[0], what + "[0] (W)", (d0, dL))
-    b = judge.real_array(got[1], what + "[1] (b)", (dL,))
+    shapes = (f"W maps a row of d_0 = {d0} inputs to d_L = {dL} outputs: shape ({d0}, {dL}), "
+              f"the first layer's rows by the last layer's columns; b is one bias per output, ({dL},).")
+    W = judge.real_array(got[0], what + "[0] (W)", (d0, dL), hint=shapes)
+    b = judge.real_array(got[1], what + "[1] (b)", (dL,), hint=shapes)
     return what, W, b
 
 

@@ -612,7 +612,9 @@ def _verify_weight_gradients(got, args, kwargs):
     delta, h = args
     what = judge.call_text("weight_gradients", delta, h)
     expected = np.asarray(delta, dtype=float)[..., None] * np.asarray(h, dtype=float)
-    judge.expect_close(judge.real_array(got, what, expected.shape), expected, what, rtol=1e-12,
+    judge.expect_close(judge.real_array(got, what, expected.shape,
+                                        "one gradient per example and input: the shape of h."),
+                       expected, what, rtol=1e-12,
                        atol=0, hint="row k is delta[k] * h[k]: the red term delta (one per "
                                     "example) times every blue term h_i of that example, "
                                     "delta[:, None] * h.")
