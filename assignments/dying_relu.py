@@ -186,8 +186,10 @@ def dying_figure(seed=0, sweeps=None, leaky=None):
     ``lr_sweep`` result in ``sweeps`` (by default ``lr_sweep(seed=seed)`` with bias
     initialisation 0 and with 0.01), one line per sweep, log learning-rate axis.
     Right: for ``leaky``, a ``relu_vs_leaky`` result (by default ``relu_vs_leaky(seed)``),
-    the fraction of hidden units negative on every input and the fraction getting exactly
-    zero gradient, for ReLU and for leaky ReLU. (The grader passes the results it has.)
+    per hidden layer the fraction of units negative on every input, and the fraction of all
+    hidden units getting exactly zero gradient, for ReLU and for leaky ReLU. Notes under the
+    axes say what the bars alone don't: a layer that is entirely dead passes no gradient
+    back, so the live units before it are frozen too. (The grader passes the results it has.)
     """
     if sweeps is None:
         sweeps = [lr_sweep(seed=seed, bias_init=bias_init) for bias_init in (0.0, 0.01)]
@@ -230,17 +232,18 @@ def dying_figure(seed=0, sweeps=None, leaky=None):
     right.set(title=f"same network and start, learning rate {result['lr']:g}",
               ylabel="fraction of hidden units", ylim=(0, 1.3))
     right.legend(loc="upper right", fontsize=7)
-    notes = []
+    # What the bars alone don't say, from the data: why ReLU's frozen share can exceed its
+    # dead share, and why leaky units negative everywhere are not dead.
+    notes = ["Left: a high learning rate kills most units for good; a bias initialised to 0.01 "
+             "is no match for updates this large."]
     dead_layers = [k + 1 for k, fraction in enumerate(negative[0]) if fraction == 1.0]
     if dead_layers and dead_layers[-1] > 1:
         last = dead_layers[-1]
         notes.append(f"ReLU: layer {last} is entirely dead, so no gradient flows back through it: "
                      f"the live units before it get none either ({silent[0]:.2f} frozen, "
                      f"{dead_fraction(x, result['relu']['weights'], result['relu']['biases']):.2f} dead).")
-    notes.append("Leaky ReLU: as many units negative on every input, yet none frozen: "
-                 "the slope alpha on the negative side lets gradient through.")
-    notes.insert(0, "Left: a high learning rate kills most units for good; a bias initialised "
-                    "to 0.01 is no match for updates this large.")
+    notes.append(f"Leaky ReLU: units negative on every input, yet {silent[1]:.2f} frozen: the slope "
+                 "alpha on the negative side still lets gradient through.")
     fig.text(0.06, 0.015, "\n".join(notes), fontsize=9, va="bottom")
     return fig
 
@@ -270,7 +273,7 @@ def main(out_dir="out"):
     leaky = lab.run("relu_vs_leaky(): the same start, ReLU and leaky ReLU at lr 5", relu_vs_leaky)
     lab.figure("dying_relu.png", dying_figure, sweeps=sweeps, leaky=leaky)
     lab.say("What you should see: more than half of the units dead at the highest learning rate, "
-            "with either bias initialisation; every ReLU unit of a dead layer's inputs frozen too; "
+            "with either bias initialisation; a dead layer freezes the live units before it too; "
             "no leaky unit frozen.")
     return lab.written
 
