@@ -265,12 +265,15 @@ def dying_figure(seed=0, sweeps=None, leaky=None):
     # dead share, and why leaky units negative everywhere are not dead.
     notes = ["Left: a high learning rate kills most units for good; a bias initialised to 0.01 "
              "is no match for updates this large."]
+    dead = dead_fraction(x, result["relu"]["weights"], result["relu"]["biases"])
     dead_layers = [k + 1 for k, fraction in enumerate(negative[0]) if fraction == 1.0]
     if dead_layers and dead_layers[-1] > 1:
         last = dead_layers[-1]
         notes.append(f"ReLU: layer {last} is entirely dead, so no gradient flows back through it: "
-                     f"the live units before it get none either ({silent[0]:.2f} frozen, "
-                     f"{dead_fraction(x, result['relu']['weights'], result['relu']['biases']):.2f} dead).")
+                     f"the live units before it get none either ({silent[0]:.2f} frozen, {dead:.2f} dead).")
+    elif silent[0] > dead:
+        notes.append(f"ReLU: {silent[0]:.2f} frozen against {dead:.2f} dead: a live unit learns "
+                     "nothing either when the units after it are inactive wherever it is active.")
     notes.append(f"Leaky ReLU: units negative on every input, yet {silent[1]:.2f} frozen: the slope "
                  "alpha on the negative side still lets gradient through.")
     fig.text(0.06, 0.015, "\n".join(notes), fontsize=9, va="bottom")
