@@ -193,3 +193,13 @@ def test_column_vector_forward_is_told_it_returned_the_transpose(variant, graded
     text = " ".join(t.output for t in failed)
     assert "transpose" in text and "one row per input row" in text, text
     assert "elementwise" not in text, text
+
+
+@pytest.mark.parametrize("variant", [_variant("collapse-one-layer-returns-its-input")],
+                         ids=lambda v: v.id)
+def test_a_collapse_that_returns_its_input_loses_exactly_the_fresh_arrays_check(variant, graded):
+    """Right values, the caller's own arrays: only the sandbox's alias count can tell."""
+    failed = [t for t in _grade(variant, graded).tests if not t.passed]
+    assert [t.name for t in failed] == ["collapse: returns new arrays, not its inputs (one "
+                                        "layer too)"], [t.name for t in failed]
+    assert "share memory with its input" in failed[0].output

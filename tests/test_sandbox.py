@@ -970,3 +970,14 @@ def test_folders_of_killed_graders_are_swept(tmp_path):
     finally:
         for d in (orphan, alive):
             subprocess.run(["rm", "-rf", d])
+
+
+def test_returned_arrays_that_alias_an_argument_are_counted(tmp_path):
+    (tmp_path / "aliasing.py").write_text(
+        "import numpy as np\n"
+        "def same(a, b):\n    return a, b[1:], [np.array(a)]\n"
+        "def fresh(a, b):\n    return np.array(a), b.copy()\n")
+    x, y = np.arange(3.0), np.arange(4.0)
+    with Sandbox(tmp_path, isolation="process") as box:
+        assert box.call("aliasing", "same", x, y, readonly=True).aliases == 2
+        assert box.call("aliasing", "fresh", x, y).aliases == 0

@@ -45,6 +45,7 @@ POINTS = {
     "collapse.one_layer": 0.25,           # correctness: L = 1 gives the layer itself
     "collapse.exact": 1.0,                # behaviour: x @ W + b == the stack on fresh inputs
     "collapse.pure": 0.25,                # behaviour: inputs untouched
+    "collapse.fresh": 0.25,               # behaviour: new arrays, not aliases (one layer too)
     # relu_ramp
     "relu_ramp.values": 0.5,              # correctness: a = 0, b = 1
     "relu_ramp.bounds": 1.0,              # correctness: other a, b (divide by b - a)
@@ -266,6 +267,24 @@ def test_collapse_pure(sub):
     _, w, b = _stack("collapse.values", (3, 5, 4, 6, 2))
     judge.expect_pure(judge.call(sub, MODULE, "collapse", w, b), (w, b),
                       judge.call_text("collapse", w, b))
+
+
+@pytest.mark.check(kind="behaviour", points=POINTS["collapse.fresh"], function="collapse",
+                   name="collapse: returns new arrays, not its inputs (one layer too)")
+def test_collapse_fresh(sub):
+    # The sandbox counts the returned arrays that share memory with an argument: the grader
+    # itself only ever sees copies. One layer is where returning the input is tempting.
+    for key, sizes in (("collapse.one", (4, 3)), ("collapse.values", (3, 5, 4, 6, 2))):
+        _, w, b = _stack(key, sizes)
+        what = judge.call_text("collapse", w, b)
+        r = judge.call(sub, MODULE, "collapse", w, b)
+        judge.returned(r, what)
+        if r.aliases:
+            raise Fail(f"{what} returned {r.aliases} array(s) that share memory with its input "
+                       "(the same arrays, or views of them): the docstring promises new arrays, "
+                       "so that changing W or b later cannot change the network's layers.\n"
+                       "Hint: copy what you return when it would be an input itself "
+                       "(np.array(weights[0]), not weights[0]).")
 
 
 # =========================================================================================

@@ -495,6 +495,8 @@ class Sandbox:
         res.output = s(h.get("output"), self.limits.output_bytes + 200) or ""
         sec = h.get("seconds")
         res.seconds = float(sec) if type(sec) in (int, float) and sec >= 0 else 0.0
+        aliases = h.get("aliases")
+        res.aliases = aliases if type(aliases) is int and aliases >= 0 else 0
         w = h.get("warnings")
         res.warnings = sorted({x for x in w if x in FP_WARNINGS}) if type(w) is list else []
         if res.ok and res.error_kind is not None:

@@ -45,6 +45,7 @@ class CallResult:
     seconds: float = 0.0
     args_after: tuple = ()
     kwargs_after: dict = field(default_factory=dict)
+    aliases: int = 0  # returned arrays that share memory with an array argument
 
 
 @dataclass

@@ -69,6 +69,16 @@ def collapse(weights, biases):
         W = W_l @ W
     return W, b
 '''),
+    bug("collapse-one-layer-returns-its-input", L, "collapse",
+        "a stack of one layer returned as it is: the caller's own arrays, not new ones", '''
+def collapse(weights, biases):
+    if len(weights) == 1:
+        return weights[0], biases[0]
+    W, b = np.array(weights[0]), np.array(biases[0])
+    for W_l, b_l in zip(weights[1:], biases[1:]):
+        W, b = W @ W_l, b @ W_l + b_l
+    return W, b
+'''),
     bug("linear-forward-column-vectors", L, "linear_forward",
         "column vectors: W.T @ h + b, giving (d_L, n) instead of (n, d_L)", '''
 def linear_forward(x, weights, biases):
