@@ -40,7 +40,8 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     label: str = "values"        # what it samples: the end of its id
     topic: str = "values"        # the reference docstring's hint it shows on failure
-    properties: tuple = ()       # also judged: "warnings" (none), "pure" (input kept, no print)
+    properties: tuple = ()       # also judged: "warnings" (none), "pure" (input kept, no
+    #                              print), "fresh" (no returned array shares the input's memory)
     vector: bool = False         # also judged: the same Python lines on VECTOR_SIZES elements
     kinks: bool = False          # at a kink any value between the one-sided derivatives
     keys: tuple = ()             # a dict result: the (nested) parts compared, e.g. ("x",)
@@ -158,13 +159,15 @@ def _experiments() -> list[Case]:
         Case(L, "linear_forward", (np.array([[1.0, 2.0]]), w2[:1], b2[:1]), {}, "1-layer",
              properties=("pure",)),
         Case(L, "collapse", (w2, b2), {}, "2-layers", properties=("pure",)),
-        Case(L, "collapse", (w2[:1], b2[:1]), {}, "1-layer"),
+        Case(L, "collapse", (w2[:1], b2[:1]), {}, "1-layer", properties=("fresh",)),
         Case(L, "collapse", ([np.array([[1.0, -1.0], [0.5, 2.0]]), np.array([[2.0, 0.0], [1.0, 1.0]]),
                               np.array([[1.0], [-3.0]])],
                              [np.array([1.0, -2.0]), np.array([0.5, 3.0]), np.array([0.25])]), {},
              "3-layers"),
         Case(L, "relu_ramp", ([-1.0, 0.5, 1.0, 3.0], 0.0, 2.0), {}, "values"),
         Case(L, "relu_ramp", (np.array([[-5.0, np.nan], [3.0, 1.5]]), -1.0, 2.0), {}, "nan-2d"),
+        Case(L, "relu_ramp", (np.array([np.inf, -np.inf, 0.5]), -1.0, 2.0), {}, "inf",
+             topic="infinity"),
         Case(L, "relu_ramp", ([0.5], 2.0, 2.0), {}, "a-not-below-b", raises="ValueError"),
         Case(L, "sum_of_steps", ([0.0, 1.0, 3.0], steps), {}, "values"),
         Case(L, "sum_of_steps", (np.array([[0.0, 1.0], [2.25, 3.0]]), steps), {}, "2d"),

@@ -38,7 +38,8 @@ def outcome(sb: Sandbox, case: dict) -> dict:
     r = sb.call(case["module"], case["function"], *args, kwargs=kwargs, timeout=case["timeout"])
     out = {"value": r.value if r.ok else None, "error": None if r.ok else r.error,
            "warnings": list(r.warnings), "printed": r.output, "args_after": list(r.args_after),
-           "kwargs_after": dict(r.kwargs_after), "lines": None, "lines_error": None}
+           "kwargs_after": dict(r.kwargs_after), "aliases": r.aliases, "lines": None,
+           "lines_error": None}
     if r.ok and case.get("vector"):
         lo, hi, sizes = case["vector"]
         np = judge().np

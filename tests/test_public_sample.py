@@ -31,7 +31,8 @@ BOTH_WAYS = ["sigmoid-exp-overflow", "sigmoid-always-float64", "relu-where-swall
              "leaky-relu-grad-kink-zero", "gradient-check-empty-raises",
              "linear-forward-relu-between", "relu-ramp-not-normalised", "circles-lucky-seed",
              "dead-unit-grads-before-push", "time-activations-relative-to-first",
-             "sigmoid-via-tanh"]
+             "sigmoid-via-tanh", "collapse-one-layer-returns-its-input",
+             "relu-ramp-literal-difference"]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_the_sample_has_a_case_of_every_kind():
     for form in ("values", "float32", "int-2d", "bool", "0d", "number", "safe", "nan-inf", "inf"):
         assert form in labels, form
     props = {p for c in cases for p in c["properties"]}
-    assert props == {"warnings", "pure"}
+    assert props == {"warnings", "pure", "fresh"}
     assert any(c.get("vector") for c in cases) and any(c.get("lo") for c in cases)
     assert any(c.get("raises") for c in cases)
     for module in config.EXERCISE_MODULES:

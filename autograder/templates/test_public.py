@@ -110,10 +110,22 @@ def count_lines(function, xs, rest, kwargs, folder=HERE):
     return counts
 
 
+def _arrays(value):
+    """The numpy arrays in a value (in its lists, tuples and dicts)."""
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _arrays(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _arrays(v)
+
+
 def call_here(case):
     """Call the case's function here, as the sandbox does: seeded, floating-point warnings
     recorded (underflow is fine), what it prints captured. Returns the outcome ``verdict``
-    judges: value, error, warnings, printed, args_after, kwargs_after, lines."""
+    judges: value, error, warnings, printed, args_after, kwargs_after, aliases, lines."""
     function = getattr(importlib.import_module(case["module"]), case["function"])
     args, kwargs = decode(case["args"]), {k: decode(v) for k, v in case["kwargs"].items()}
     seen, out = set(), io.StringIO()
@@ -124,7 +136,11 @@ def call_here(case):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), \
                 np.errstate(over="call", invalid="call", divide="call", under="ignore",
                             call=lambda kind, flag: seen.add(kind)):
-            outcome["value"] = plain(function(*args, **kwargs))
+            returned = function(*args, **kwargs)
+        inputs = list(_arrays([args, kwargs]))
+        outcome["aliases"] = sum(any(np.may_share_memory(a, i) for i in inputs)
+                                 for a in _arrays(returned))
+        outcome["value"] = plain(returned)
     except Exception as exc:  # noqa: BLE001 - the student's error is the verdict's input
         outcome["error"] = f"raised {type(exc).__name__}: {exc}"
     warned = sorted({w for w in ("divide", "invalid", "overflow") for f in seen if w in f})
@@ -361,6 +377,9 @@ def _improper(case, outcome):
         if outcome.get("printed"):
             return (f"right values, but it printed {outcome['printed'].strip()[:80]!r}: a "
                     "function returns its values and prints nothing")
+    if "fresh" in case.get("properties", []) and outcome.get("aliases"):
+        return (f"right values, but {outcome['aliases']} of the arrays it returned share memory "
+                "with its input (the input itself, or a view of it): return new arrays")
     if case.get("vector"):
         lines, (_, _, sizes) = outcome.get("lines"), case["vector"]
         if outcome.get("lines_error"):
