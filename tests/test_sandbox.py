@@ -213,6 +213,11 @@ MODULES = {
                 made += 1
             return made
 
+        def fork_and_return(x):
+            import os
+            os.fork()  # parent and copy both return x: only the child we forked may answer
+            return x
+
         def escape(x):
             import os, time
             if os.fork() == 0:
@@ -661,6 +666,14 @@ def test_writing_to_the_protocol_pipe_is_caught(sb):
     r = sb.call("good", "tamper", 0)
     assert not r.ok and r.error_kind in ("bad-output", "crash"), r
     assert sb.call("good", "sigmoid", np.zeros(2)).ok
+
+
+def test_a_forked_copy_of_the_child_never_answers(sb):
+    # a copy that answered too would leave a second reply in the pipe, read as the next call's
+    for x in (1, 2, 3):
+        r = sb.call("good", "fork_and_return", x)
+        assert r.ok and r.value == x, r
+        assert sb.call("good", "sigmoid", 0.0).value == 0.5
 
 
 def test_module_names_that_shadow_ours(sb):

@@ -339,9 +339,9 @@ def gelu_grad(x):
 '''),
     Hostile("import-memory-bomb", D, words=("memory",), why="80 GB at import",
             source="import numpy\n_hoard = numpy.ones(10**10)\n"),
-    # When the sandbox uid's process limit is reached first, a forked copy's failed fork
-    # raises in that copy, which answers the call: "Resource temporarily unavailable".
-    Hostile("fork-bomb", D, ("prelu_grad",), ("timed out", "Resource temporarily unavailable"),
+    # A copy whose own fork fails raises out of prelu_grad: the copy must exit unheard (a
+    # second reply would be read as the next call's, numerical_derivative's, and blame it).
+    Hostile("fork-bomb", D, ("prelu_grad",), ("timed out",),
             also=("prelu_backward",),
             why="forks 100 sleepers (some detached) and then sleeps", source='''
 def prelu_grad(x, alpha):

@@ -96,6 +96,13 @@ class Child:
         self.cap_fd = cap_fd
         self.module = None
         self.orig_streams = (sys.stdout, sys.stderr)
+        self.pid = os.getpid()
+
+    def quit_if_copy(self):
+        """A process the student forked returns from their code as a copy of us: it must not
+        answer (a second reply would be read as the next call's) nor take requests."""
+        if os.getpid() != self.pid:
+            os._exit(0)
 
     # -- output capture
     def reset_output(self):
@@ -211,6 +218,7 @@ class Child:
                                    "error": f"the sandbox could not run the call "
                                             f"({_exc_text(e)})"})
             del payload
+            self.quit_if_copy()
             wire.write_all(self.resp_fd, out)
 
     def _prepare(self, hdr, blobs, readonly):
@@ -455,6 +463,7 @@ def child_main(module, req_fd, resp_fd, worker_pid, cfg):
     try:
         child.module = child.load(module)
     except BaseException as e:  # noqa: BLE001
+        child.quit_if_copy()
         kind = "memory" if isinstance(e, MemoryError) else "import"
         msg = child.import_error(module, e)
         out = child.output()
@@ -463,6 +472,7 @@ def child_main(module, req_fd, resp_fd, worker_pid, cfg):
                                                "output": out}))
         finally:
             os._exit(0)
+    child.quit_if_copy()
     child.output()
     wire.write_all(resp_fd, wire.pack({"ready": True}))
     child.serve()
