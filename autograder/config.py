@@ -9,9 +9,10 @@ SOLUTIONS = ROOT / "solutions"      # the reference: imported by the grader only
 ASSIGNMENTS = ROOT / "assignments"  # the generated student stubs
 CHECKS = Path(__file__).resolve().parent / "checks"  # the hidden pytest tests
 # With two cores or more, the hidden checks run in these lanes side by side, each in its own
-# copy of the grader with its own sandbox (runner.lanes). Balanced by measured cost: the
-# experiments (and matplotlib's start in each lane's sandbox) weigh as much as the rest.
-CHECK_LANES = (("activations", "derivatives", "dying_relu"), ("linear_collapse", "saturation"))
+# copy of the grader with its own sandbox (runner.lanes). Balanced by measured cost (each
+# file alone, one lane: bench/profile_grade.py): the two experiment-heavy files weigh as much
+# as the other three.
+CHECK_LANES = (("activations", "derivatives", "linear_collapse"), ("dying_relu", "saturation"))
 
 # The exercise modules a submission provides (SPEC.md "A submission"); the given helpers
 # (datasets.py, mlp.py, and lab.py, which runs the experiment modules as scripts) are taken
