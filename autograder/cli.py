@@ -7,7 +7,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import config, stubs
+from . import config
+from .workflows import stubs
 
 
 def _grade(args) -> int:
@@ -27,7 +28,7 @@ def _grade(args) -> int:
 
 
 def _check(args) -> int:
-    from .public_check import run
+    from .workflows.public_check import run
     from .report import text
 
     result = run(args.path, level=args.hints)
@@ -59,7 +60,7 @@ def _stubs(args) -> int:
 
 
 def _points(args) -> int:
-    from . import points
+    from .workflows import points
 
     text = points.markdown()
     if args.check:
@@ -74,7 +75,7 @@ def _points(args) -> int:
 
 
 def _batch(args) -> int:
-    from .batch import grade_all, summary
+    from .workflows.batch import grade_all, summary
 
     with _pool(args) as pool:
         rows = grade_all(args.submissions, args.out, jobs=args.jobs, regrade=args.regrade,
@@ -91,7 +92,7 @@ def _pool(args):
     if not (args.cluster or args.scheduler):
         yield None
         return
-    from . import cluster
+    from .workflows import cluster
 
     slurm = cluster.Slurm(cores=args.slurm_cores, memory=args.slurm_memory,
                           walltime=args.slurm_walltime, queue=args.slurm_queue,
@@ -121,7 +122,7 @@ def _cluster_options(b: argparse.ArgumentParser) -> None:
 
 
 def _export(args) -> int:
-    from .export import export
+    from .workflows.export import export
 
     path, warnings = export(args.out, args.format, args.assignment, args.points,
                             roster=args.roster, due=args.due, extensions=args.extensions,
@@ -133,7 +134,7 @@ def _export(args) -> int:
 
 
 def _nbgrader(args) -> int:
-    from .nbgrader_course import write_course
+    from .workflows.nbgrader_course import write_course
 
     for path in write_course(args.course, args.assignment):
         print(path)
@@ -142,7 +143,7 @@ def _nbgrader(args) -> int:
 
 
 def _release(args) -> int:
-    from .release import build
+    from .workflows.release import build
 
     for name in build(args.out):
         print(args.out / name)
@@ -150,7 +151,7 @@ def _release(args) -> int:
 
 
 def _gradescope(args) -> int:
-    from .gradescope import build
+    from .workflows.gradescope import build
 
     names = build(args.out)
     print(f"{args.out}: {len(names)} files; upload it as the Gradescope autograder")
@@ -212,7 +213,7 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument("out", type=Path, help="the zip to write, e.g. autograder.zip")
     z.set_defaults(run=_gradescope)
 
-    from .nbgrader_course import ASSIGNMENT
+    from .workflows.nbgrader_course import ASSIGNMENT
 
     n = sub.add_parser("nbgrader", help="write an nbgrader course: config and source notebooks")
     n.add_argument("course", type=Path, help="the course folder (nbgrader's root)")
@@ -223,11 +224,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from .collect import SubmissionError
-    from .export import ExportError
-    from .gradebook import GradebookError
+    from .workflows.export import ExportError
+    from .workflows.gradebook import GradebookError
     from .runner import GradingError
-    from .release import ReleaseError
-    from .stubs import MarkerError
+    from .workflows.release import ReleaseError
+    from .workflows.stubs import MarkerError
 
     args = parser().parse_args(argv)
     try:

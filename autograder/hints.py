@@ -17,7 +17,8 @@ from functools import lru_cache
 
 from . import config
 from .reference import module as _module
-from .stubs import BEGIN_HINTS, END_HINTS
+
+BEGIN_HINTS, END_HINTS = "### BEGIN HINTS", "### END HINTS"
 
 _STAGE = re.compile(r"^(?P<topic>[a-z0-9_]+): (?P<text>.+)$")
 STAGES = ("", "Next: ", "Recipe: ")

@@ -31,8 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import config, stubs  # noqa: E402
-from autograder.nbgrader_course import ASSIGNMENT  # noqa: E402
+from autograder import config  # noqa: E402
+from autograder.workflows import stubs  # noqa: E402
+from autograder.workflows.nbgrader_course import ASSIGNMENT  # noqa: E402
 from tests.corpus import Variant, build  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import batch, cluster, gradebook  # noqa: E402
+from autograder.workflows import batch, cluster, gradebook  # noqa: E402
 from tests.corpus import build  # noqa: E402
 from tests.corpus.activation_bugs import BUGS  # noqa: E402
 from tests.test_batch_faults import make_submission  # noqa: E402

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, config, gradebook, stubs
+from autograder import config
+from autograder.workflows import batch, gradebook, stubs
 
 STUDENTS = ["README.txt", "alice", "bob", "carol", "dave", "erin"]
 GRADED = ["alice", "bob", "dave", "erin"]  # the ones that reach the grader
@@ -215,7 +216,7 @@ def test_the_fingerprint_covers_checks_reference_and_config_only(tmp_path, monke
     monkeypatch.setattr(config, "ROOT", root)
     monkeypatch.setattr(config, "SOLUTIONS", root / "solutions")
     before = batch.grader_fingerprint()
-    for presentation in ("report/text.py", "batch.py", "templates/README.md"):
+    for presentation in ("report/text.py", "workflows/batch.py", "workflows/templates/README.md"):
         with open(root / "autograder" / presentation, "a") as f:
             f.write("\n")
         assert batch.grader_fingerprint() == before, presentation

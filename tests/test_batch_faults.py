@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, config, gradebook
+from autograder import config
+from autograder.workflows import batch, gradebook
 from tests.corpus import Variant, build, swap
 from tests.corpus.activation_bugs import BUGS, CORRECT
 from tests.test_batch import run_cli, snapshot

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch, config, gradebook
+from autograder import config
+from autograder.workflows import batch, gradebook
 
 
 def wide(out: Path) -> dict[str, dict]:
@@ -93,7 +94,7 @@ def test_a_removed_submission_leaves_the_exports_and_stays_in_the_record(tmp_pat
 def test_nbgrader_notebooks_are_graded_cell_by_cell(tmp_path):
     """nbgrader's submitted/<student>/<assignment>/ (point 1): a syntax error costs its own
     cell, not the notebook, and every message names the notebook's cell, never a .py."""
-    from autograder.nbgrader_course import ASSIGNMENT, write_course
+    from autograder.workflows.nbgrader_course import ASSIGNMENT, write_course
 
     write_course(tmp_path / "course", points={})
     work = tmp_path / "submitted" / "ana" / ASSIGNMENT

@@ -1,4 +1,4 @@
-"""Batch grading on a Dask cluster (``batch --cluster local``, ``autograder/cluster.py``).
+"""Batch grading on a Dask cluster (``batch --cluster local``, ``autograder/workflows/cluster.py``).
 
 A small class (the reference, the stubs, two buggy variants, a broken zip) is graded once by
 a local batch (``baseline``); a cluster batch must leave exactly the same output, also when
@@ -22,7 +22,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from autograder import batch, cluster, config, gradebook  # noqa: E402
+from autograder import config  # noqa: E402
+from autograder.workflows import batch, cluster, gradebook  # noqa: E402
 from tests.corpus import Variant, build  # noqa: E402
 from tests.corpus.activation_bugs import BUGS  # noqa: E402
 from tests.corpus.experiment_bugs import BUGS as EXPERIMENT_BUGS  # noqa: E402
@@ -37,7 +38,7 @@ HANGS = Variant("sigmoid-sleeps", "activations", "def sigmoid(x):\n    import ti
 
 @pytest.fixture(scope="module")
 def klass(tmp_path_factory):
-    from autograder import stubs
+    from autograder.workflows import stubs
 
     folder = tmp_path_factory.mktemp("cluster") / "class"
     folder.mkdir()
@@ -79,7 +80,7 @@ def sandboxes(pid: int) -> dict[int, tuple]:
 
 
 def graders(pid: int) -> dict[int, tuple]:
-    return {p: i for p, i in descendants(pid).items() if "autograder.cluster import serve" in i[2]}
+    return {p: i for p, i in descendants(pid).items() if "autograder.workflows.cluster import serve" in i[2]}
 
 
 def committed(out: Path) -> set[str]:
@@ -155,7 +156,7 @@ def test_a_killed_client_loses_only_what_was_in_flight_and_the_rerun_resumes(kla
     finish(run)
     everyone = [*GRADED, "carol"]  # carol's broken zip too is found out by a grader
     assert kept and len(kept) < len(everyone), ("the client was not killed mid-run", kept)
-    assert any("autograder.cluster import serve" in i[2] for i in seen.values())
+    assert any("autograder.workflows.cluster import serve" in i[2] for i in seen.values())
     # workers notice their client is gone, graders their worker, sandboxes their grader
     left = still_alive(seen, grace=15)
     assert not left, ("processes outlived the killed client", left)

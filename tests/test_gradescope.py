@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, gradescope
+from autograder import config
+from autograder.workflows import gradescope
 from tests.corpus import swap
 
 EXERCISES = [f"{m}.py" for m in config.EXERCISE_MODULES]

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from autograder import config, hints, runner, stubs
+from autograder import config, hints, runner
+from autograder.workflows import stubs
 from autograder.contract import ARGS
 from tests.corpus import Variant, build
 
@@ -47,7 +48,7 @@ def test_what_the_lecture_leaves_to_students_is_a_staged_hint():
 
 
 def _release_modules():
-    from autograder import release
+    from autograder.workflows import release
 
     return {m: release.modules()[f"{m}.py"] for m in MODULES}
 
@@ -80,7 +81,7 @@ def test_the_leaked_recipes_are_in_the_reference():
 def test_no_hint_appears_in_the_nbgrader_notebooks():
     import json
 
-    from autograder import nbgrader_course
+    from autograder.workflows import nbgrader_course
 
     for module, functions in MODULES.items():
         text = _flat(json.dumps(nbgrader_course.notebook(module, {})))

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from autograder import batch, config, export
+from autograder import config
+from autograder.workflows import batch, export
 
 DUE = datetime(2026, 12, 8, 23, 59, tzinfo=timezone.utc)
 

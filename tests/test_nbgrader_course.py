@@ -13,8 +13,9 @@ import pytest
 
 pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install -e '.[nbgrader]'")
 
-from autograder import config, stubs  # noqa: E402
-from autograder.nbgrader_course import ASSIGNMENT, write_course  # noqa: E402
+from autograder import config  # noqa: E402
+from autograder.workflows import stubs  # noqa: E402
+from autograder.workflows.nbgrader_course import ASSIGNMENT, write_course  # noqa: E402
 from autograder.reference import function as reference_function  # noqa: E402
 from autograder.runner import grade  # noqa: E402
 from tests.corpus import swap  # noqa: E402
@@ -187,7 +188,7 @@ def test_batch_grades_nbgraders_submitted_folder_like_nbgrader(course, autograde
     naive sigmoid keeps the grader's partial credit where nbgrader's cell is all or nothing."""
     import sqlite3
 
-    from autograder import batch, gradebook
+    from autograder.workflows import batch, gradebook
 
     rows = {r["student"]: r for r in batch.grade_all(course / "submitted", tmp_path / "out",
                                                      jobs=2, assignment=ASSIGNMENT)}

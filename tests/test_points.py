@@ -1,5 +1,5 @@
 """docs/grading.md is the points table the grader really pays, and values weigh most."""
-from autograder import points
+from autograder.workflows import points
 
 
 def test_grading_doc_is_generated_from_the_checks():

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, hints, public_check, release
+from autograder import config, hints
+from autograder.workflows import public_check, release
 from tests.corpus.agreement import by_id, public_failures
 
 # What the public sample can't see, and why (docs/grading.md says so too).

@@ -342,7 +342,7 @@ def test_dying_figure():
 @pytest.mark.parametrize("name", ["linear_collapse", "dying_relu"])
 def test_stubs_import_and_raise_not_implemented(name, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
-    from autograder.stubs import strip_solutions
+    from autograder.workflows.stubs import strip_solutions
 
     source = (ROOT / "solutions" / f"{name}.py").read_text()
     stub = strip_solutions(source, name)

@@ -390,7 +390,7 @@ STUDENT_FUNCTIONS = ["lecture_activation", "saturated_fraction", "saturation_exp
 
 
 def test_markers_and_stub(tmp_path):
-    from autograder.stubs import strip_solutions  # the project's stub generator
+    from autograder.workflows.stubs import strip_solutions  # the project's stub generator
 
     stub = strip_solutions(SOURCE, "saturation.py")
     marked = {node.name for node in ast.walk(ast.parse(SOURCE)) if isinstance(node, ast.FunctionDef)

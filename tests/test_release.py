@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import config, release, stubs
+from autograder import config
+from autograder.workflows import release, stubs
 from tests.corpus import swap
 
 
@@ -161,7 +162,7 @@ def test_no_hint_is_readable_in_the_bundle(bundle):
 def test_check_judges_without_importing_the_submission(tmp_path):
     """``check`` judges with the bundle's verdict in the grader process: the submission's
     modules are imported in the sandbox only."""
-    from autograder import public_check
+    from autograder.workflows import public_check
 
     folder = tmp_path / "submission"
     shutil.copytree(config.SOLUTIONS, folder)

@@ -13,7 +13,8 @@ import subprocess
 import sys
 from xml.etree import ElementTree as ET
 
-from autograder import config, gradebook, gradescope
+from autograder import config
+from autograder.workflows import gradebook, gradescope
 from autograder.report import junit
 from autograder.results import GradeResult
 from autograder.results import TestResult as Check

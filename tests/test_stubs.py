@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from autograder import config, stubs
+from autograder import config
+from autograder.workflows import stubs
 
 SOURCE = '''\
 import numpy as np

@@ -63,21 +63,19 @@ from datetime import datetime, timezone
 from multiprocessing.connection import wait
 from pathlib import Path
 
-from . import config, gradebook
-from .collect import SubmissionError
-from .report import gradescope, markdown
-from .results import GradeResult
-from .runner import GradingError
+from .. import config
+from . import gradebook
+from ..collect import SubmissionError
+from ..report import gradescope, markdown
+from ..results import GradeResult
+from ..runner import GradingError
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # the autograder package
 # Parts of the package that only present a verdict or run the workflows. Every other file
 # of the package, and the reference, goes into the grader fingerprint: a new module counts
-# as deciding verdicts unless it is listed here, so a forgotten one costs a regrade, never
-# a stale grade.
-PRESENTATION = frozenset({"report", "templates", "batch.py", "gradebook.py", "release.py",
-                          "gradescope.py", "cli.py", "__main__.py", "public_cases.py",
-                          "nbgrader_course.py", "stubs.py", "cluster.py",
-                          "export.py"})
+# as deciding verdicts unless it is in one of these, so a forgotten one costs a regrade,
+# never a stale grade.
+PRESENTATION = frozenset({"report", "workflows", "cli.py", "__main__.py"})
 
 
 # A grade in which student processes died abruptly is kept only once confirmed; after this
@@ -246,7 +244,7 @@ def _grade_confirmed(grade, path: str) -> GradeResult:
     """``grade(path)``, again while student processes died abruptly in it: kept when a
     grade runs clean, or agrees check by check with the one before (what the student's
     code does to itself it does every time; a kill from outside does not repeat)."""
-    from .sandbox import SandboxError
+    from ..sandbox import SandboxError
 
     previous = failure = None
     for _ in range(GRADE_ATTEMPTS):
@@ -280,7 +278,7 @@ def _serve(conn, folder: str) -> None:
     It works from the submissions folder, so messages name ``alice.zip``, not where the
     instructor keeps it.
     """
-    from .runner import grade as grade_lanes
+    from ..runner import grade as grade_lanes
 
     def grade(path):  # in one lane: the batch's jobs are what run side by side
         return grade_lanes(path, lane_count=1, figures=True)  # for the Markdown feedback

@@ -47,8 +47,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from . import batch, config
-from .runner import GradingError
+from .. import config
+from . import batch
+from ..runner import GradingError
 
 ISOLATIONS = ("process", "bubblewrap")  # weakest first: a batch asks for one of them, or more
 
@@ -64,7 +65,7 @@ DASK_SETTINGS = {
 # The grader process: the course root first on its path (never the submissions folder it
 # works in), then the fingerprint, then batch._serve's loop.
 _SERVE = ("import sys; sys.path[0] = sys.argv[1]; "
-          "from autograder.cluster import serve; serve(int(sys.argv[2]), sys.argv[3])")
+          "from autograder.workflows.cluster import serve; serve(int(sys.argv[2]), sys.argv[3])")
 
 
 class ClusterError(GradingError):

@@ -37,7 +37,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .results import GradeResult
+from ..results import GradeResult
 
 FILE = "gradebook.sqlite"
 BUSY_TIMEOUT_MS = 120_000  # another batch run may hold the write lock for one commit

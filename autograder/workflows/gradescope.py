@@ -9,7 +9,7 @@ needs the package index; setup.sh stops with a message on any other Python), the
 ``autograder`` package (hidden checks included) and ``solutions/``. Upload it as the
 assignment's autograder; students never see it.
 
-On Gradescope, ``run_autograder`` calls ``python -m autograder.gradescope ROOT`` (``run``
+On Gradescope, ``run_autograder`` calls ``python -m autograder.workflows.gradescope ROOT`` (``run``
 below): grade ``ROOT/submission`` and write ``ROOT/results/results.json``, always, with a
 score of 0 and a clear message when the submission can't be read or the grader fails; if
 even Python fails, ``run_autograder`` writes that message itself. ROOT is ``/autograder``
@@ -25,10 +25,10 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from . import config
+from .. import config
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # the autograder package
 EPOCH = (1980, 1, 1, 0, 0, 0)  # every entry's date: the same sources give the same zip
 
 
@@ -163,20 +163,20 @@ def build(out: Path) -> list[str]:
 
 
 def _failure(message: str) -> dict:
-    from .report.gradescope import to_gradescope
-    from .results import GradeResult
+    from ..report.gradescope import to_gradescope
+    from ..results import GradeResult
 
     return to_gradescope(GradeResult("submission", [], "none", 0.0, [message]))
 
 
 def run(root: Path) -> int:
     """Grade ``root/submission`` into ``root/results/results.json``; never leave without it."""
-    from .collect import SubmissionError
-    from .report import gradescope as report
+    from ..collect import SubmissionError
+    from ..report import gradescope as report
 
     results = root / "results" / "results.json"
     try:
-        from .runner import grade
+        from ..runner import grade
 
         data = report.to_gradescope(grade(root / "submission"))
     except SubmissionError as exc:

@@ -31,7 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import config, notebooks, stubs
+from .. import config, notebooks
+from . import stubs
 
 ASSIGNMENT = "activations-lab"
 COURSE_ID = "better-activations"
@@ -48,7 +49,7 @@ c.CourseDirectory.course_id = {course_id!r}
 # nbgrader runs `alembic` as a command: make the tools of its own environment findable.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
-# The hidden test cells import the grader (`autograder.nbgrader_course`) in the notebook's
+# The hidden test cells import the grader (`autograder.workflows.nbgrader_course`) in the notebook's
 # kernel, which inherits this environment. The grader is found where it is installed in
 # nbgrader's environment (`pip install -e '.[nbgrader]'` in the course repository);
 # AUTOGRADER_HOME, if set, is the folder holding the `autograder` package and `solutions/`.
@@ -192,7 +193,7 @@ def _test_cell(module: str, function: str, points: float) -> dict:
     source = (f"# Autograded: {points:g} point{'' if points == 1 else 's'} for `{function}`, "
               "earned when every hidden check of it passes.\n"
               "### BEGIN HIDDEN TESTS\n"
-              "from autograder.nbgrader_course import check\n"
+              "from autograder.workflows.nbgrader_course import check\n"
               f"failed = check({module!r}, {function!r}, {points!r})\n"
               "assert not failed, failed\n"
               "### END HIDDEN TESTS")
@@ -240,7 +241,7 @@ def defined_functions(module: str) -> list[str]:
 
 def reference_points() -> dict[str, float]:
     """function -> the grader's maximum score for it, from grading the reference."""
-    from .runner import grade
+    from ..runner import grade
 
     return {f: m for f, (_, m) in grade(config.SOLUTIONS).by_function().items()}
 
@@ -353,7 +354,7 @@ def _grade_notebooks(folder: Path, module: str) -> dict:
 def grade_module(submission: Path, module: str) -> dict:
     """Grade the functions of ``module`` in a submission folder: ``{"functions": {function:
     (score, max score, failure messages)}, "internal": [...]}``."""
-    from .runner import grade
+    from ..runner import grade
 
     functions = set(defined_functions(module))
     # The checks of a module live in checks/test_<module>.py: run only those, in one lane.

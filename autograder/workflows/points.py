@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from .config import CHECKS, KINDS, ROOT
+from ..config import CHECKS, KINDS, ROOT
 
 DOC = ROOT / "docs" / "grading.md"
 
@@ -27,7 +27,7 @@ class _Collector:
         self.checks: list[CheckInfo] = []
 
     def pytest_collection_modifyitems(self, items):
-        from .runner import _metadata
+        from ..runner import _metadata
 
         for item in items:
             meta = _metadata(item)
@@ -96,7 +96,7 @@ def markdown(infos: list[CheckInfo] | None = None) -> str:
     out += ["", "## Every check", "",
             "The public sample (`python -m autograder check`, the release's `test_public.py`) is",
             "not among these checks: it is its own set of cases, one or more of every kind above",
-            "(`autograder/public_cases.py`); how well it predicts this grade is measured on the",
+            "(`autograder/workflows/public_cases.py`); how well it predicts this grade is measured on the",
             "corpora by `bench/public_agreement.py` (see the README's self-check section).", ""]
     module = None
     for c in infos:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import config, contract
+from .. import config, contract
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from . import collect, config
+from .. import collect, config
 from .release import TEMPLATES, public_checks
-from .results import GradeResult, TestResult
-from .sandbox import FunctionRef, Sandbox
+from ..results import GradeResult, TestResult
+from ..sandbox import FunctionRef, Sandbox
 
 
 @lru_cache(maxsize=None)

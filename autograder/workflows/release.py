@@ -24,7 +24,8 @@ from string import Template
 
 import numpy as np
 
-from . import config, contract, hints, reference, stubs
+from .. import config, contract, hints, reference
+from . import stubs
 from .public_cases import CASES, Case, Function
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -13,8 +13,9 @@ import ast
 import re
 from pathlib import Path
 
+from ..hints import BEGIN_HINTS, END_HINTS
+
 BEGIN = "### BEGIN SOLUTION"
-BEGIN_HINTS, END_HINTS = "### BEGIN HINTS", "### END HINTS"
 END = "### END SOLUTION"
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)### (?P<which>BEGIN|END) SOLUTION\s*$")
 _HEADER = (

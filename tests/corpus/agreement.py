@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from autograder import public_check
+from autograder.workflows import public_check
 from tests.corpus import build as build_variant
 from tests.corpus import activation_bugs, do_nothing, do_nothing_experiments, experiment_bugs
 
