@@ -7,7 +7,7 @@ test's ``check`` marker, the message from the ``Fail`` it raised, never its sour
 
 With more than one core the check files run in lanes side by side (``config.CHECK_LANES``):
 each lane is a forked copy of this grader with its own sandbox, and the lanes' results are
-joined in order, so the result is the same as from one lane, only sooner.
+joined in the check files' order, so the result is the same as from one lane, only sooner.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class GradingError(RuntimeError):
 class LaneOutcome:
     """What one lane of checks hands back across the fork (``run_checks``)."""
 
-    tests: list[TestResult]
+    tests: dict[str, list[TestResult]]  # check file -> its results, in the order they ran
     internal: list[str]  # the grader's own errors inside checks, for the instructor
     figures: dict[str, bytes]  # feedback figures drawn from verified results (batch only)
     isolation: str | None  # the lane's sandbox, None when no check of it ran
@@ -68,7 +68,7 @@ class _Scorer:
         self.open_sandbox = open_sandbox  # () -> Sandbox
         self.sandbox: Sandbox | None = None
         self.sandbox_error: Exception | None = None
-        self.results: list[TestResult] = []
+        self.results: dict[str, list[TestResult]] = {}
         self.rendered: dict[str, bytes] = {}
         self.internal: list[str] = []
         self.collect_errors: list[str] = []
@@ -133,7 +133,7 @@ class _Scorer:
             output = ("The grader could not judge what your code returned here "
                       f"({type(exc).__name__}); your instructor has been told.")
             self.internal.append(f"{item.nodeid}: {type(exc).__name__}: {exc}")
-        self.results.append(TestResult(
+        self.results.setdefault(item.path.name, []).append(TestResult(
             name=meta["name"], function=meta["function"] or "?", kind=meta["kind"],
             score=score, max_score=points, output=output))
 
@@ -306,13 +306,15 @@ def grade(path, *, select: str | None = None, isolation: str | None = None,
                 join(kill=True)
             raise
         outcomes += [join() for join in joins]
-    tests, internal, figures, isolations, deaths = [], [], {}, [], []
+    by_file, internal, figures, isolations, deaths = {}, [], {}, [], []
     for lane in outcomes:
-        tests += lane.tests
+        by_file.update(lane.tests)
         internal += lane.internal
         figures.update(lane.figures)
         isolations += [lane.isolation] if lane.isolation not in (None, *isolations) else []
         deaths += lane.deaths
+    # in the check files' order whatever the lanes, so a grade reads as from one lane
+    tests = [t for f in sorted(by_file) for t in by_file[f]]
     for t in tests:  # a notebook's student never had the .py: name the notebook's cell
         t.output = sub_dir.locate(t.output)
     return GradeResult(str(path), tests, " + ".join(isolations) or "none (no check ran)",
