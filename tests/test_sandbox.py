@@ -213,10 +213,19 @@ MODULES = {
                 made += 1
             return made
 
+        _copies = []
+
         def fork_and_return(x):
             import os
-            os.fork()  # parent and copy both return x: only the child we forked may answer
+            pid = os.fork()  # parent and copy both return x: only the child we forked may answer
+            _copies.append(pid)
             return x
+
+        def reap_copies(x):
+            import os
+            for pid in _copies:
+                os.waitpid(pid, 0)
+            return len(_copies)
 
         def escape(x):
             import os, time
@@ -674,6 +683,7 @@ def test_a_forked_copy_of_the_child_never_answers(sb):
         r = sb.call("good", "fork_and_return", x)
         assert r.ok and r.value == x, r
         assert sb.call("good", "sigmoid", 0.0).value == 0.5
+    assert sb.call("good", "reap_copies", 0).value == 3  # the copies exited: no zombie left
 
 
 def test_module_names_that_shadow_ours(sb):

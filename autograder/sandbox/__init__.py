@@ -429,6 +429,9 @@ class Sandbox:
                    "kwargs": k, "timeout": timeout, "readonly": bool(readonly),
                    "ref_modules": ref_modules}
             hdr.update(extra)
+            # the worker reads the route only; the request itself goes to the child unread
+            route = wire.pack({"op": op, "id": rid, "module": module, "timeout": timeout,
+                               "ref_modules": bool(ref_modules)})
             frame = wire.pack(hdr, enc.blobs)
             if len(frame) > self._caps.max_frame_bytes:
                 raise ValueError(f"arguments too large to send ({len(frame)} bytes)")
@@ -436,7 +439,7 @@ class Sandbox:
             if why is not None:
                 self.ledger.deaths.append(f"{module}.{function}: {why}")
                 return self._fail(op, "crash", why)
-            reply, blobs, phase = self._exchange(frame, rid, timeout, bool(ref_modules))
+            reply, blobs, phase = self._exchange(route, frame, rid, timeout, bool(ref_modules))
             if reply is None:  # the worker died or hung: ``blobs`` says how
                 return self._worker_lost(op, module, function, blobs, phase)
             if op == "lines":
@@ -448,14 +451,16 @@ class Sandbox:
                                 module_failed=reply.get("module_failed") is True, timeout=timeout)
             return res
 
-    def _exchange(self, frame, rid, timeout, has_refs):
-        """Send a request, wait for its reply. (header, blobs, phase) or (None, why, phase)."""
+    def _exchange(self, route, frame, rid, timeout, has_refs):
+        """Send a request (its route for the worker, then the frame for the module child), wait
+        for its reply. (header, blobs, phase) or (None, why, phase)."""
         st = self._st
         lim = self.limits
         deadline = (time.monotonic() + timeout + lim.import_timeout * (2 if has_refs else 1)
                     + lim.grace + len(frame) / 50e6)
         phase = None
         try:
+            wire.write_all(st.in_fd, route, deadline)
             wire.write_all(st.in_fd, frame, deadline)
             while True:
                 payload = wire.read_frame(st.out_fd, lim.max_frame_bytes + (1 << 20), deadline)

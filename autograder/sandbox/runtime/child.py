@@ -204,21 +204,26 @@ class Child:
                 payload = wire.read_frame(self.req_fd, CFG.caps.max_frame_bytes)
             except (EOFError, OSError, wire.WireError):
                 os._exit(0)
+            rid = None
             try:
                 hdr, blobs = wire.unpack(payload)
+                rid = hdr.get("id")
                 if hdr.get("op") == "lines":
                     out = self.do_lines(hdr, blobs)
                 else:
                     out = self.do_call(hdr, blobs)
             except MemoryError:
-                out = reply_frame({"id": _safe_id(payload), "error_kind": "memory",
-                                   "error": "ran out of memory"})
+                rid = _safe_id(payload) if rid is None else rid
+                out = reply_frame({"id": rid, "error_kind": "memory", "error": "ran out of memory"})
             except Exception as e:  # noqa: BLE001 - a bad request, or code that broke ours
-                out = reply_frame({"id": _safe_id(payload), "error_kind": "crash",
+                rid = _safe_id(payload) if rid is None else rid
+                out = reply_frame({"id": rid, "error_kind": "crash",
                                    "error": f"the sandbox could not run the call "
                                             f"({_exc_text(e)})"})
             del payload
             self.quit_if_copy()
+            # the route, for the worker (which passes the reply on unread), then the reply
+            wire.write_all(self.resp_fd, wire.pack({"id": rid}))
             wire.write_all(self.resp_fd, out)
 
     def _prepare(self, hdr, blobs, readonly):

@@ -7,6 +7,8 @@ it); never the ``autograder`` package or the reference solutions.
 
 Protocol: frames (see ``wire.py``) on fd 0 (requests from the grader) and fd 1 (replies);
 the worker moves them to private fds at once and points fds 0/1 at /dev/null and stderr.
+Each request and each child's reply comes after a small route frame, the only part the
+worker reads: the request and the reply themselves are passed on unread (``Worker.handle``).
 
 The worker keeps numpy warm and forks one child per student module on first use.  The child
 starts a new session, sets its rlimits, sends fds 1 and 2 to a capture file, imports the
@@ -311,10 +313,14 @@ class Worker:
                                   "output": fail[2], "module_failed": True,
                                   "died": what == "dead"})
 
-    def handle(self, payload):
-        """Serve one request; False when the grader asked us to exit."""
+    def handle(self, route):
+        """Serve one request; False when the grader asked us to exit (or its pipe broke).
+
+        A request is a route (op, id, module, timeout: read here) and, for a call or a line
+        count, the frame for the module child, passed on unread. A reply is the child's route
+        (its id: read here, checked against the request's) and its reply, passed on unread."""
         try:
-            hdr, _ = wire.unpack(payload)
+            hdr, _ = wire.unpack(route)
         except wire.WireError as e:
             send_to_grader(reply_frame({"id": None, "error_kind": "crash",
                                         "error": f"bad request ({e})"}))
@@ -326,6 +332,10 @@ class Worker:
         if op == "ping":
             send_to_grader(wire.pack({"id": cid, "ok": True, "pong": True}))
             return True
+        try:
+            payload = wire.read_frame(IN_FD, CFG.caps.max_frame_bytes + (1 << 20))
+        except (EOFError, OSError, wire.WireError):
+            return False
         module = str(hdr.get("module"))
         if not module.isidentifier():
             send_to_grader(reply_frame({"id": cid, "error_kind": "missing",
@@ -345,20 +355,22 @@ class Worker:
             pass  # the wait below tells a dead child from a hung one
         del payload
         what, data = self.wait_frame(mp, deadline)
+        good = False
         if what == "frame":
             try:
-                rh, _ = wire.unpack(data)
-                good = rh.get("id") == cid
+                good = wire.unpack(data)[0].get("id") == cid
             except wire.WireError:
-                good = False
+                pass
             if good:
-                send_to_grader(wire.prefix(len(data)))
-                send_to_grader(data)
-            else:
-                self.kill(mp)
-                send_to_grader(reply_frame({"id": cid, "error_kind": "bad-output",
-                                            "error": "wrote something other than its result "
-                                                     "to the grader's pipe"}))
+                what, data = self.wait_frame(mp, deadline)
+        if what == "frame" and good:
+            send_to_grader(wire.prefix(len(data)))
+            send_to_grader(data)
+        elif what == "frame":
+            self.kill(mp)
+            send_to_grader(reply_frame({"id": cid, "error_kind": "bad-output",
+                                        "error": "wrote something other than its result "
+                                                 "to the grader's pipe"}))
         elif what == "timeout":
             self.kill(mp)
             send_to_grader(reply_frame({"id": cid, "error_kind": "timeout",
@@ -451,10 +463,10 @@ def main():
     try:
         while True:
             try:
-                payload = wire.read_frame(IN_FD, CFG.caps.max_frame_bytes + (1 << 20))
+                route = wire.read_frame(IN_FD, 1 << 16)
             except (EOFError, OSError, wire.WireError):
                 break
-            if not w.handle(payload):
+            if not w.handle(route):
                 break
     finally:
         w.shutdown()
