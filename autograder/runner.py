@@ -139,15 +139,16 @@ class _Scorer:
 
 
 def run_checks(folder, files=None, *, isolation: str = "auto", select: str | None = None,
-               figures: bool = False) -> LaneOutcome:
+               figures: bool = False, copy: bool = True) -> LaneOutcome:
     """Run the hidden checks (``files``: the check files' names, default all) on the
     submission in ``folder``, in a sandbox of its own. ``figures``: also draw the feedback's
-    figures, in this process, from the results the checks verified (``judge.draw_figures``)."""
+    figures, in this process, from the results the checks verified (``judge.draw_figures``).
+    ``copy=False``: ``folder`` is intake's private copy, which the sandbox uses as it is."""
     # The worker starts now and imports numpy while pytest collects the checks; the first
     # check waits for it (``Sandbox.ready``), and a worker that never gets ready is the
     # grader's failure, raised below as when the sandbox does not open.
     try:
-        early = Sandbox(folder, isolation=isolation, wait=False)
+        early = Sandbox(folder, isolation=isolation, wait=False, copy=copy)
     except Exception as exc:  # noqa: BLE001 - raised again once pytest asks for the sandbox
         early = exc
     scorer = _Scorer(partial(_ready, early))
@@ -297,7 +298,7 @@ def grade(path, *, select: str | None = None, isolation: str | None = None,
         problems = collect.problems(sub_dir.folder, sub_dir.found)
         first, *others = lanes(lane_count)
         lane = partial(run_checks, sub_dir.folder, isolation=isolation, select=select,
-                       figures=figures)
+                       figures=figures, copy=False)
         joins = [_fork(lane, files) for files in others]
         try:
             outcomes = [lane(first)]

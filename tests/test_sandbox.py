@@ -950,6 +950,18 @@ def test_student_cannot_write_submission(sb, submission, isolation):
     assert "PWNED" not in (submission / "good.py").read_text()
 
 
+def test_an_intake_folder_is_given_as_it_is_read_only(tmp_path, isolation):
+    folder = _write_submission(tmp_path / "intake")
+    with Sandbox(folder, isolation=isolation, copy=False) as box:
+        assert box._sub == str(folder) and box.call("good", "sigmoid", 0.0).value == 0.5
+        if os.geteuid() == 0:  # student code runs as another uid, or behind bubblewrap
+            inside = "/submission" if box.isolation == "bubblewrap" else str(folder)
+            r = box.call("good", "write_file", os.path.join(inside, "good.py"))
+            assert r.error_kind == "exception", r
+    assert "PWNED" not in (folder / "good.py").read_text()
+    assert sorted(os.listdir(folder)) == sorted(os.listdir(_write_submission(tmp_path / "again")))
+
+
 def test_network(sb, isolation):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))

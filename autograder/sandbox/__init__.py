@@ -117,11 +117,14 @@ class Sandbox:
     ``wait=False`` returns as soon as the worker is started, before it is ready (it imports
     numpy meanwhile): the first call, or ``ready()``, waits for it, and raises
     ``SandboxError`` if it never got ready, as the constructor does by default.
+    ``copy=False`` gives student code ``submission_dir`` itself, read-only, instead of a copy
+    of its modules: for a folder made for it that stays unchanged while the sandbox runs, as
+    ``collect.submission``'s (then the submission is copied once, by intake).
     """
 
     def __init__(self, submission_dir, *, python: str | None = None, isolation: str = "auto",
                  limits: Limits | None = None, uid: int | None | bool = None,
-                 landlock: bool = True, wait: bool = True):
+                 landlock: bool = True, wait: bool = True, copy: bool = True):
         if isolation not in ("auto", "bubblewrap", "process"):
             raise ValueError(f"isolation must be auto, bubblewrap or process, not {isolation!r}")
         self.limits = limits or Limits()
@@ -139,7 +142,7 @@ class Sandbox:
         self.closed = False
         self._greeted = True  # the running worker's hello has been read
         try:
-            self._setup(submission_dir, isolation, uid)
+            self._setup(submission_dir, isolation, uid, copy)
             self._spawn()
             if wait:
                 self.ready()
@@ -170,7 +173,7 @@ class Sandbox:
         apart from what the code does to itself every time."""
         return self.ledger.deaths
 
-    def _setup(self, submission_dir, isolation, uid):
+    def _setup(self, submission_dir, isolation, uid, copy):
         submission_dir = os.path.abspath(os.fspath(submission_dir))
         if not os.path.isdir(submission_dir):
             raise SandboxError(f"no submission folder {submission_dir}")
@@ -180,12 +183,13 @@ class Sandbox:
         st.root = tempfile.mkdtemp(prefix=f"{procs.ROOT_PREFIX}{os.getpid()}-")
         os.chmod(st.root, 0o711)
         sub, rt, home = (os.path.join(st.root, d) for d in ("submission", "runtime", "home"))
-        for d in (sub, rt, home):
+        for d in (sub, rt, home) if copy else (rt, home):
             os.mkdir(d)
             os.chmod(d, 0o755)
-        # The one copy of the submission the sandbox makes: ``collect`` already chose its
-        # files (regular, top-level .py); a name that is not a module is still left out.
-        for name in sorted(os.listdir(submission_dir)):
+        if not copy:
+            sub = submission_dir
+        # A copy keeps the modules only: regular files named as Python modules.
+        for name in sorted(os.listdir(submission_dir)) if copy else ():
             src = os.path.join(submission_dir, name)
             if name.endswith(".py") and name[:-3].isidentifier() and os.path.isfile(src) \
                     and not os.path.islink(src):
