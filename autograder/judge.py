@@ -115,11 +115,11 @@ def mismatches(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) 
     """Boolean mask of the elements outside tolerance (NaN matches NaN only)."""
     expected = np.asarray(expected, dtype=np.float64)
     got64 = got.astype(np.float64, copy=False)
-    both_nan = np.isnan(got64) & np.isnan(expected)
-    same_inf = np.isinf(expected) & (got64 == expected)
     with np.errstate(invalid="ignore", over="ignore"):
-        close = np.abs(got64 - expected) <= atol + rtol * np.abs(expected)
-    return ~(close | both_nan | same_inf)
+        bad = ~(np.abs(got64 - expected) <= atol + rtol * np.abs(expected))
+    if bad.any():  # NaN and infinities compare unequal above: a NaN for a NaN is right
+        bad &= ~((np.isnan(got64) & np.isnan(expected)) | (np.isinf(expected) & (got64 == expected)))
+    return bad
 
 
 def expect_close(got, expected, what: str, *, rtol: float, atol: float,
@@ -252,9 +252,11 @@ def _verdict(seen: _Seen) -> str | None:
     """Why the value of a seen call is wrong (one line), or None when it is right."""
     verdicts = _VERDICTS.setdefault(seen.sub, {})
     if seen.key not in verdicts:
-        what = call_text(seen.function, *seen.args, **seen.kwargs)
+        result = seen.result
         try:
-            _VERIFIERS[seen.function].verify(returned(seen.result, what), seen.args, seen.kwargs)
+            value = result.value if result.ok else returned(
+                result, call_text(seen.function, *seen.args, **seen.kwargs))
+            _VERIFIERS[seen.function].verify(value, seen.args, seen.kwargs)
             verdicts[seen.key] = None
         except Fail as exc:  # one line: the first, and the hint when there is one
             lines = exc.message.split("\n")
