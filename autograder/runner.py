@@ -17,6 +17,7 @@ import pickle
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -138,6 +139,15 @@ class _Scorer:
             score=score, max_score=points, output=output))
 
 
+# pytest's plugins the checks never use (no tmp_path, monkeypatch, unittest, doctest, pdb,
+# setup plans, JUnit or pastebin, subtests; warnings are ignored as a whole, below): each
+# costs hook calls on every one of a grade's ~290 checks (together about a tenth of a lane's
+# pytest overhead, bench/profile_grade.py).
+_UNUSED_PLUGINS = ("warnings", "tmpdir", "legacypath", "monkeypatch", "recwarn", "unittest",
+                   "doctest", "debugging", "setuponly", "setupplan", "junitxml", "pastebin",
+                   "subtests")
+
+
 def run_checks(folder, files=None, *, isolation: str = "auto", select: str | None = None,
                figures: bool = False, copy: bool = True) -> LaneOutcome:
     """Run the hidden checks (``files``: the check files' names, default all) on the
@@ -165,11 +175,15 @@ def run_checks(folder, files=None, *, isolation: str = "auto", select: str | Non
             # watching its threads was about a tenth of a lane's own time
             "-p", "no:logging", "-p", "no:threadexception", "-p", "no:faulthandler",
             "--capture=no"]
+    for plugin in _UNUSED_PLUGINS:
+        args += ["-p", f"no:{plugin}"]
     if select:
         args += ["-k", select]
     os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     try:
-        code = pytest.main(args, plugins=[scorer])
+        with warnings.catch_warnings():  # what -W ignore did with pytest's warnings plugin
+            warnings.simplefilter("ignore")
+            code = pytest.main(args, plugins=[scorer])
         if figures and scorer.sandbox is not None:
             scorer.rendered = judge.draw_figures(scorer.sandbox)
     finally:
