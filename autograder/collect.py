@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from . import notebooks
+from .errors import InputError
 from .config import (EXERCISE_MODULES, GIVEN_MODULES, MAX_ENTRIES, MAX_FILE_BYTES,
                      MAX_NOTEBOOK_BYTES, MAX_TOTAL_BYTES, SOLUTIONS)
 
 
 
-class SubmissionError(ValueError):
+class SubmissionError(InputError):
     """The submission could not be read at all (no such path, not a zip, ...)."""
 
 

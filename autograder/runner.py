@@ -25,14 +25,11 @@ from pathlib import Path
 import pytest
 
 from . import collect, judge
+from .errors import GradingError
 from .config import CHECK_LANES, CHECKS
 from .judge import Fail
 from .results import GradeResult, TestResult
 from .sandbox import Sandbox
-
-
-class GradingError(RuntimeError):
-    """The grader itself could not grade (not the student's fault)."""
 
 
 @dataclass

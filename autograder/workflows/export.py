@@ -32,13 +32,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import InputError
 from . import gradebook
 
 FORMATS = ("canvas", "moodle", "csv")
 ROSTER_COLUMNS = ("student", "id", "name", "email", "lms_id")
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """Bad input to an export: a roster, a date, a gradebook that isn't there."""
 
 

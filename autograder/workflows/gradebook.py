@@ -37,6 +37,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..errors import InputError
 from ..results import GradeResult
 
 FILE = "gradebook.sqlite"
@@ -160,7 +161,7 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class GradebookError(Exception):
+class GradebookError(InputError):
     """A gradebook this grader can't use (made by a newer version of it)."""
 
 

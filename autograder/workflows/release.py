@@ -25,13 +25,14 @@ from string import Template
 import numpy as np
 
 from .. import config, contract, hints, reference
+from ..errors import InputError
 from . import stubs
 from .public_cases import CASES, Case, Function
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-class ReleaseError(ValueError):
+class ReleaseError(InputError):
     """The bundle can't be built without leaking or breaking something."""
 
 

@@ -13,6 +13,7 @@ import ast
 import re
 from pathlib import Path
 
+from ..errors import InputError
 from ..hints import BEGIN_HINTS, END_HINTS
 
 BEGIN = "### BEGIN SOLUTION"
@@ -24,7 +25,7 @@ _HEADER = (
 )
 
 
-class MarkerError(ValueError):
+class MarkerError(InputError):
     """A solution file whose markers can't be stripped safely."""
 
     def __init__(self, path: str, line: int, message: str):
