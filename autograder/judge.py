@@ -6,6 +6,8 @@ in the lecture's terms. ``Fail(message, fraction=f)`` keeps a fraction of the ch
 """
 from __future__ import annotations
 
+import collections
+import hashlib
 import weakref
 import zlib
 from dataclasses import dataclass, replace
@@ -641,20 +643,76 @@ def expect_networks_trained(what: str, nets: dict, replay: dict, *, lr: float) -
 
 _FIGURES: dict = {}
 FIGURE_DPI = 72
+# PNGs this process drew, by a digest of what they were drawn from: a class's correct runs of
+# an experiment mostly hand back the very same arrays, and drawing one figure (matplotlib's
+# rendering and PNG encoding) costs about as much as grading the rest of a submission.
+FIGURE_CACHE = 32
+_PNGS: "collections.OrderedDict[str, bytes]" = collections.OrderedDict()
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A feedback figure to draw: the course's given figure function and the validated data
+    it is drawn from (plain values and arrays only)."""
+    draw: Callable  # (*args, **kwargs) -> matplotlib Figure
+    args: tuple
+    kwargs: dict
+
+
+def drawing(draw: Callable, *args, **kwargs) -> Drawing:
+    return Drawing(draw, args, kwargs)
 
 
 def figure(name: str):
-    """Decorator: register ``draw(ran) -> matplotlib Figure`` as the feedback figure ``name``
-    (e.g. "circles.png"). ``draw`` builds it in the grader process with the course's given
-    figure function, from results of calls the checks already made (``ran(module,
+    """Decorator: register ``plan(ran) -> Drawing`` as the feedback figure ``name`` (e.g.
+    "circles.png"). ``plan`` takes results of calls the checks already made (``ran(module,
     function, *args, **kwargs)`` gives a call's returned value, or raises ``Fail`` when it was
-    not made or failed), after verifying them and keeping only validated arrays; it raises
-    ``Fail`` when there is nothing verified to draw. Student code draws nothing: figures are
-    given code and earn no points."""
-    def register(draw):
-        _FIGURES[name] = draw
-        return draw
+    not made or failed), verifies them and keeps only validated arrays, and returns the
+    course's given figure function with that data (``drawing``); it raises ``Fail`` when
+    there is nothing verified to draw. The figure is drawn in the grader process. Student
+    code draws nothing: figures are given code and earn no points."""
+    def register(plan):
+        _FIGURES[name] = plan
+        return plan
     return register
+
+
+def _digest(value, h) -> None:
+    """Feed ``value`` (plain data: dicts, lists, tuples, arrays, numbers, strings) to ``h``."""
+    if isinstance(value, np.ndarray):
+        h.update(f"a{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, dict):
+        h.update(f"d{len(value)}".encode())
+        for k in sorted(value, key=repr):
+            _digest(k, h)
+            _digest(value[k], h)
+    elif isinstance(value, (list, tuple)):
+        h.update(f"{type(value).__name__[0]}{len(value)}".encode())
+        for v in value:
+            _digest(v, h)
+    else:
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+
+
+def _png(name: str, plan: Drawing) -> bytes:
+    """The PNG of ``plan``, drawn once per process for the same function and data."""
+    h = hashlib.sha256(f"{name} {plan.draw.__module__}.{plan.draw.__qualname__} {FIGURE_DPI}".encode())
+    _digest((plan.args, plan.kwargs), h)
+    key = h.hexdigest()
+    if key in _PNGS:
+        _PNGS.move_to_end(key)
+        return _PNGS[key]
+    import io
+
+    fig = plan.draw(*plan.args, **plan.kwargs)
+    buf = io.BytesIO()
+    with np.errstate(all="ignore"):
+        fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+    _PNGS[key] = png = buf.getvalue()
+    while len(_PNGS) > FIGURE_CACHE:
+        _PNGS.popitem(last=False)
+    return png
 
 
 def ran(sub, module: str, function: str, *args, **kwargs):
@@ -668,16 +726,11 @@ def ran(sub, module: str, function: str, *args, **kwargs):
 
 def draw_figures(sub) -> dict[str, bytes]:
     """PNG bytes of every registered figure there is something verified to draw for."""
-    import io
-
     out = {}
-    for name, draw in _FIGURES.items():
+    for name, plan in _FIGURES.items():
         try:
-            fig = draw(lambda *a, **k: ran(sub, *a, **k))
+            drawn = plan(lambda *a, **k: ran(sub, *a, **k))
         except Fail:
             continue
-        buf = io.BytesIO()
-        with np.errstate(all="ignore"):
-            fig.savefig(buf, format="png", dpi=FIGURE_DPI)
-        out[name] = buf.getvalue()
+        out[name] = _png(name, drawn)
     return out

@@ -1,6 +1,7 @@
 """How checks describe arrays in feedback (autograder/judge.py)."""
 import numpy as np
 
+from autograder import judge
 from autograder.judge import call_text, short
 
 
@@ -30,3 +31,28 @@ def test_arrays_in_a_list_are_described_like_arrays():
     assert short(weights) == ("[array([[1.0, 0.0], [0.0, 1.0]], dtype=float64, shape=(2, 2)), "
                               "array([0.0, 0.0, 0.0], dtype=float64, shape=(3,))]")
     assert short((np.ones(1),)) == "(array([1.0], dtype=float64, shape=(1,)),)"
+
+
+def test_a_figure_is_drawn_once_for_the_same_verified_data(monkeypatch):
+    from matplotlib.figure import Figure
+
+    drawn = []
+
+    def plot(values, title=""):
+        drawn.append(values)
+        fig = Figure(figsize=(2, 2))
+        fig.add_subplot().plot(values)
+        fig.suptitle(title)
+        return fig
+
+    monkeypatch.setattr(judge, "_PNGS", type(judge._PNGS)())
+    first = judge._png("t.png", judge.drawing(plot, np.arange(4.0), title="a"))
+    again = judge._png("t.png", judge.drawing(plot, np.arange(4.0), title="a"))  # equal data
+    assert first.startswith(b"\x89PNG") and again == first and len(drawn) == 1
+    judge._png("t.png", judge.drawing(plot, np.arange(4.0) + 1e-12, title="a"))  # other data
+    judge._png("t.png", judge.drawing(plot, np.arange(4.0), title="b"))
+    judge._png("other.png", judge.drawing(plot, np.arange(4.0), title="a"))
+    assert len(drawn) == 4
+    for i in range(judge.FIGURE_CACHE + 5):  # the cache stays bounded
+        judge._png("t.png", judge.drawing(plot, np.full(2, float(i))))
+    assert len(judge._PNGS) == judge.FIGURE_CACHE

@@ -680,4 +680,4 @@ def _draw_dying(ran):
     leaky = {"x": x, "y": y, "seed": kwargs["seed"], "lr": kwargs["lr"],
              **{name: {"weights": w, "biases": b, "losses": losses}
                 for name, (w, b, losses) in nets.items()}}
-    return _reference_module(MODULE).dying_figure(kwargs["seed"], sweeps=sweeps, leaky=leaky)
+    return judge.drawing(_reference_module(MODULE).dying_figure, kwargs["seed"], sweeps=sweeps, leaky=leaky)

@@ -689,4 +689,4 @@ def _draw_circles(ran):
     result = {"x": x, "y": y.astype(np.int64), "seed": kwargs["seed"],
               **{name: {"weights": w, "biases": b, "losses": losses}
                  for name, (w, b, losses) in nets.items()}}
-    return _reference_module(MODULE).circles_figure(kwargs["seed"], result=result)
+    return judge.drawing(_reference_module(MODULE).circles_figure, kwargs["seed"], result=result)

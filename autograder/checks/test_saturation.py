@@ -1139,7 +1139,7 @@ def _draw_grad_norms(ran):
         _verify_grad_norms(res, args, kwargs)
         results[name] = {"depths": np.array(DEPTHS), "norms": _grad_result(res, args, kwargs)[3],
                          "weight_scale": kwargs.get("weight_scale", 1.0)}
-    return _reference_fn("plot_grad_norms")(results)
+    return judge.drawing(_reference_fn("plot_grad_norms"), results)
 
 
 @judge.figure("zigzag.png")
@@ -1151,4 +1151,4 @@ def _draw_zigzag(ran):
         path = ran(MODULE, "descent_path", w0, ws, **kwargs)
         _verify_path(path, (w0, ws), kwargs)
         result[key] = _path_array(path, what, len(w0))
-    return _reference_fn("plot_zigzag")(result)
+    return judge.drawing(_reference_fn("plot_zigzag"), result)
