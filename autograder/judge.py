@@ -492,16 +492,18 @@ def expect_pure_call(sub, module: str, function: str, x, args) -> None:
 # Experiments: memoised calls with keyword arguments, returned dicts
 # ---------------------------------------------------------------------------
 
-def run(sub, module: str, function: str, *args, timeout: float | None = None, **kwargs):
+def run(sub, module: str, function: str, *args, timeout: float | None = None,
+        count_refs: bool = False, **kwargs):
     """``sub.call(module, function, *args, **kwargs)`` made once per sandbox (like ``call``,
     with keyword arguments and ``config.EXPERIMENT_TIMEOUT`` by default): every check of an
-    experiment asks for the same call and judges a different part of what came back."""
+    experiment asks for the same call and judges a different part of what came back.
+    ``count_refs``: see ``Sandbox.call``."""
     from .config import EXPERIMENT_TIMEOUT
 
     memo = _CALLS.setdefault(sub, {})
-    key = ("run", module, function, _key(args), _key(kwargs))
+    key = ("run", module, function, _key(args), _key(kwargs)) + (("counted",) if count_refs else ())
     if key not in memo:
-        memo[key] = sub.call(module, function, *args, kwargs=kwargs,
+        memo[key] = sub.call(module, function, *args, kwargs=kwargs, count_refs=count_refs,
                              timeout=EXPERIMENT_TIMEOUT if timeout is None else timeout)
     _SEEN.append(_Seen(sub, key, module, function, args, kwargs, memo[key]))
     return memo[key]

@@ -126,6 +126,11 @@ MODULES = {
             lst.append(print)
             return len(lst)
 
+        def apply_each(fs, x):
+            for f in fs:
+                f(x), f(x), f(1.0)
+            return fs[0](x) + 0 * len(fs)
+
         def apply(f, x):
             return f(x)
 
@@ -743,6 +748,16 @@ def test_function_refs(sb):
                        ("good.nope", "missing"), ("import_raises.f", "import")]:
         r = sb.call("good", "apply", FunctionRef(name), x)
         assert r.error_kind == kind, (name, r)
+
+
+def test_calls_of_function_refs_are_counted_when_asked(sb):
+    x, refs = np.zeros(7), [FunctionRef("numpy.abs"), FunctionRef("numpy.exp")]
+    plain = sb.call("good", "apply_each", refs, x)
+    counted = sb.call("good", "apply_each", refs, x, count_refs=True)
+    assert plain.ok and counted.ok and np.array_equal(plain.value, counted.value)
+    assert plain.ref_calls == {} and counted.ref_calls == {"numpy.abs": [7, 7, 1, 7],
+                                                           "numpy.exp": [7, 7, 1]}
+    assert counted.args_after[0] == refs  # handed back as the refs they were
 
 
 def test_count_lines_separates_loops_from_numpy(sb):

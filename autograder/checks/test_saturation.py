@@ -1089,13 +1089,23 @@ def _verify_timing(res, args, kwargs):
 def _timing(sub, seed):
     """(what, the call's result, its raw times), the times verified and measured in the call."""
     what, args, kwargs = _timing_call(seed)
-    r = judge.run(sub, MODULE, "time_activations", *args, **kwargs)
+    r = judge.run(sub, MODULE, "time_activations", *args, count_refs=True, **kwargs)
     res = judge.returned(r, what)
     _verify_timing(res, args, kwargs)
     seconds = _timing_result(res, args, kwargs)[1]
+    # Measured means run: every function timed ``repeat`` times on an array of every size, in
+    # this call (counted by the sandbox: work done, which no load changes).
+    for name, ref in TIMED.items():
+        ran_on = r.ref_calls.get(ref.name, [])
+        for n in SIZES:
+            if ran_on.count(n) < REPEAT:
+                raise Fail(f'{what}: functions["{name}"] ran {ran_on.count(n)} times on an array '
+                           f"of {n} elements, expected at least repeat = {REPEAT} (timed), so its "
+                           "times were not measured in this call (made up or hard-coded).\nHint: "
+                           "for each size, time every function repeat times on x with "
+                           "time.perf_counter() around each call, and return what you measured.")
     # The raw times are intervals inside the call, so they add up to no more than the call's
-    # own duration (measured by the sandbox around it): true of every real measurement, however
-    # busy the machine, and false of times made up without spending them.
+    # own duration (measured by the sandbox around it): true of every real measurement.
     total = sum(s.sum() for s in seconds.values())
     if not total <= r.seconds * 1.02 + 1e-3:
         raise Fail(f"{what}: its raw times add up to {total:.4g} s, but the whole call took "

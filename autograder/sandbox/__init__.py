@@ -380,16 +380,21 @@ class Sandbox:
 
     # ------------------------------------------------------------------ calls
     def call(self, module: str, function: str, /, *args, timeout: float | None = None,
-             readonly: bool = False, kwargs: dict | None = None, **fkwargs) -> CallResult:
+             readonly: bool = False, count_refs: bool = False, kwargs: dict | None = None,
+             **fkwargs) -> CallResult:
         """Call ``module.function(*args, **kwargs)`` in the sandbox.
 
         ``kwargs=`` passes keyword arguments whose names clash with ours (timeout, readonly).
         ``readonly=True`` makes every array argument read-only (truly: its buffer is).
+        ``count_refs=True`` records every call the function makes of a ``FunctionRef`` it was
+        given (``CallResult.ref_calls``: the size of each call's first argument, by name):
+        work done, which no machine's load changes.
         """
         kw = dict(kwargs or {})
         kw.update(fkwargs)
         t = self.limits.call_timeout if timeout is None else float(timeout)
-        return self._request("call", module, function, list(args), kw, t, readonly, {})
+        return self._request("call", module, function, list(args), kw, t, readonly,
+                             {"count_refs": True} if count_refs else {})
 
     def count_lines(self, module: str, function: str, xs, /, *args,
                     timeout: float | None = None, readonly: bool = True,
@@ -506,6 +511,10 @@ class Sandbox:
         res.seconds = float(sec) if type(sec) in (int, float) and sec >= 0 else 0.0
         aliases = h.get("aliases")
         res.aliases = aliases if type(aliases) is int and aliases >= 0 else 0
+        calls = h.get("ref_calls")
+        if type(calls) is dict:
+            res.ref_calls = {k: [n for n in v if type(n) is int] for k, v in calls.items()
+                             if type(k) is str and type(v) is list}
         w = h.get("warnings")
         res.warnings = sorted({x for x in w if x in FP_WARNINGS}) if type(w) is list else []
         if res.ok and res.error_kind is not None:

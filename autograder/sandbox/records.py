@@ -46,6 +46,7 @@ class CallResult:
     args_after: tuple = ()
     kwargs_after: dict = field(default_factory=dict)
     aliases: int = 0  # returned arrays that share memory with an array argument
+    ref_calls: dict = field(default_factory=dict)  # FunctionRef name -> sizes it was called on
 
 
 @dataclass

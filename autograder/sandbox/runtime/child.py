@@ -6,6 +6,7 @@ answers call and line-count requests over a pair of pipes, until the worker kill
 Every value goes back as plain data (``wire``); nothing the module does reaches the grader
 otherwise.
 """
+import functools
 import importlib
 import importlib.util
 import os
@@ -48,6 +49,9 @@ def _aliases(value, inputs, limit=10_000) -> int:
         elif t is dict:
             todo.extend(dict.values(v))
     return n
+
+
+REF_CALLS_KEPT = 10_000  # sizes recorded per counted function, at most
 
 
 def reply_frame(header, blobs=()):
@@ -95,6 +99,7 @@ class Child:
         self.resp_fd = resp_fd
         self.cap_fd = cap_fd
         self.module = None
+        self.ref_calls = None  # name -> sizes of the first argument, while a call counts
         self.orig_streams = (sys.stdout, sys.stderr)
         self.pid = os.getpid()
 
@@ -165,6 +170,22 @@ class Child:
         return f"importing {name}.py raised {_exc_text(e)}{_where(e.__traceback__)}"
 
     def resolve_ref(self, ref):
+        fn = self._resolve_ref(ref)
+        if self.ref_calls is None:
+            return fn
+        sizes = self.ref_calls.setdefault(ref.name, [])
+
+        @functools.wraps(fn)
+        def counted(*args, **kwargs):
+            if len(sizes) < REF_CALLS_KEPT:
+                try:
+                    sizes.append(int(np.size(args[0])) if args else -1)
+                except Exception:  # noqa: BLE001 - the student's own odd argument
+                    sizes.append(-1)
+            return fn(*args, **kwargs)
+        return counted
+
+    def _resolve_ref(self, ref):
         mod_name, fn_name = ref.module, ref.function
         if mod_name == "numpy" or mod_name.startswith("numpy."):
             obj = np
@@ -239,6 +260,7 @@ class Child:
     def do_call(self, hdr, blobs):
         cid = hdr.get("id")
         readonly = bool(hdr.get("readonly"))
+        self.ref_calls = {} if hdr.get("count_refs") else None
         try:
             dec, args, kwargs = self._prepare(hdr, blobs, readonly)
         except RefFailure as e:
@@ -265,7 +287,9 @@ class Child:
             exc = e
         seconds = _perf() - t0
         out = {"id": cid, "seconds": seconds, "output": self.output(),
-               "warnings": sorted({k for k, word in _FP_KINDS for f in fp if word in f})}
+               "warnings": sorted({k for k, word in _FP_KINDS for f in fp if word in f}),
+               "ref_calls": self.ref_calls}
+        self.ref_calls = None
         enc = wire.Encoder(CFG.caps, "result")
         if exc is not None:
             if isinstance(exc, MemoryError):
