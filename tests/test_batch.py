@@ -408,9 +408,27 @@ def test_a_rerun_writes_only_the_exports_left_unwritten(subs, baseline, tmp_path
         assert conn.execute("SELECT count(*) FROM unexported").fetchone() == (0,)
 
 
+def _as_schema_1(path: Path) -> None:
+    """Turn a gradebook back into schema 1: a row per student and check in ``tests``,
+    no ``checks`` or ``grades``, user_version 1."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE old_tests (
+                student TEXT NOT NULL REFERENCES submissions(student) ON DELETE CASCADE,
+                number INTEGER NOT NULL, name TEXT NOT NULL, function TEXT NOT NULL,
+                kind TEXT NOT NULL, score REAL NOT NULL, max_score REAL NOT NULL,
+                status TEXT NOT NULL, output TEXT NOT NULL, public INTEGER NOT NULL,
+                PRIMARY KEY (student, number));
+            INSERT INTO old_tests SELECT * FROM tests;
+            DROP VIEW tests; DROP TABLE grades; DROP TABLE checks;
+            ALTER TABLE old_tests RENAME TO tests;
+            PRAGMA user_version = 1;""")
+
+
 def _as_schema_0(path: Path) -> None:
     """Turn a gradebook back into schema 0: every figure a PNG blob of its own, no
     ``pngs`` or ``unexported`` table, user_version 0."""
+    _as_schema_1(path)
     with sqlite3.connect(path) as conn:
         conn.executescript("""
             CREATE TABLE old_figures (student TEXT NOT NULL REFERENCES submissions(student)
@@ -438,6 +456,76 @@ def test_an_old_gradebook_is_brought_up_to_date_and_resumes(subs, baseline, tmp_
                for p in (out / "results").glob("*.json"))
     with sqlite3.connect(out / gradebook.FILE) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == gradebook.SCHEMA_VERSION
+
+
+def test_a_gradebook_of_schema_1_keeps_its_grades_and_exports(subs, baseline, tmp_path):
+    """A gradebook of schema 1 (every check's name, function, kind and points in every
+    student's rows) is brought up to date when opened: each check is kept once, nothing
+    is graded or exported again, and the CSV files it writes are the same bytes."""
+    out = tmp_path / "out"
+    shutil.copytree(baseline[0], out)
+    path = out / gradebook.FILE
+    _as_schema_1(path)
+    with sqlite3.connect(path) as conn:
+        v1_rows = conn.execute("SELECT * FROM tests ORDER BY student, number").fetchall()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.suffix != ".sqlite"
+              and ".sqlite-" not in p.name}
+    (out / "grades_long.csv").unlink()  # the CSV files written again, from the converted gradebook
+    time.sleep(0.01)
+    assert not any(r["graded_now"] for r in batch.grade_all(subs, out, jobs=2))
+    assert snapshot(out) == snapshot(baseline[0])
+    for p, mtime in before.items():
+        assert (p.stat().st_mtime_ns == mtime) == (p.suffix != ".csv"), p
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == gradebook.SCHEMA_VERSION == 2
+        assert conn.execute("SELECT * FROM tests ORDER BY student, number").fetchall() == v1_rows
+        suites = conn.execute("SELECT count(DISTINCT suite), count(*) FROM checks").fetchone()
+        graded = conn.execute("SELECT count(*) FROM grades").fetchone()[0]
+    assert suites[0] == 1 and suites[1] == len(v1_rows) / graded  # each check once, not per student
+
+
+def test_the_gradebook_keeps_each_check_once_and_gives_back_what_it_was_given(tmp_path):
+    """Each student's row holds only scores and messages; the checks' names, functions,
+    kinds and points are kept once for the class, yet ``tests`` (a view), ``result`` and
+    the CSV files give back exactly the per-check rows, also for names and messages that
+    need quoting in CSV or hold a '%'."""
+    from autograder.results import GradeResult, TestResult
+
+    def result(scores):
+        names = ['relu: "a", b', "elu: 100% \\", "tanh: line\nbreak", "gelu: é"]
+        return GradeResult("x", [TestResult(n, n.split(":")[0], "speed%" if i else "correctness",
+                                            score, 1.0 + i, "" if score else f"lost, \"{n}\"\r\n%s",
+                                            public=i == 2)
+                                 for i, (n, score) in enumerate(zip(names, scores))],
+                           "bubblewrap", 1.0, ["p, 1"])
+
+    given = {"ann": result([1.0, 2.0, 0.0, 4.0]), "bo,b": result([0.0, 0.5, 3.0, 1 / 3])}
+    conn = gradebook.connect(tmp_path / gradebook.FILE)
+    row = {"source": "s", "content_hash": "h", "grader": "g", "graded_at": "now",
+           "error": None, "error_kind": None}
+    for student, r in given.items():
+        gradebook.record(conn, {**row, "student": student}, r)
+    gradebook.record(conn, {**row, "student": "cy", "score": 0.0, "max_score": None,
+                            "seconds": 0.0, "isolation": "none", "error": "not a zip",
+                            "error_kind": "submission"}, None)
+    gradebook.export_csv(conn, tmp_path)
+    rows = [(s, i, t.name, t.function, t.kind, t.score, t.max_score, t.status, t.output, int(t.public))
+            for s, r in sorted(given.items()) for i, t in enumerate(r.tests, start=1)]
+    assert [tuple(r) for r in conn.execute("SELECT * FROM tests ORDER BY student, number")] == rows
+    assert conn.execute("SELECT count(*) FROM checks").fetchone()[0] == 4
+    for student, r in given.items():
+        assert gradebook.result(conn, student).tests == r.tests
+    conn.close()
+    long = io.StringIO()
+    csv.writer(long, lineterminator="\n").writerows(
+        [["student", "number", "name", "function", "kind", "score", "max_score", "status", "output"]]
+        + [[s, i, n, f, k, gradebook._num(sc), gradebook._num(m), st, o] for s, i, n, f, k, sc, m, st, o, _ in rows])
+    assert (tmp_path / "grades_long.csv").read_bytes().decode() == "\ufeff" + long.getvalue()
+    wide = list(csv.reader(io.StringIO((tmp_path / "grades.csv").read_text(encoding="utf-8-sig"))))
+    assert wide[0] == ["student", "score", "max_score", "error", "problems", "relu", "elu", "tanh", "gelu"]
+    assert wide[1:] == [["ann", "7", "10", "", "p, 1", "1", "2", "0", "4"],
+                        ["bo,b", "3.833333", "10", "", "p, 1", "0", "0.5", "3", "0.333333"],
+                        ["cy", "0", "", "not a zip", "", "", "", "", ""]]
 
 
 def test_a_gradebook_of_a_newer_grader_is_refused_with_a_message(small, tmp_path):

@@ -1,6 +1,13 @@
 """The SQLite gradebook of a class, and the CSV files exported from it.
 
-One row per submission in ``submissions``, one per check in ``tests`` and one per figure
+One row per submission in ``submissions``, and for each graded one a row in ``grades``:
+its checks' scores and messages, packed in check order, with the sums per function and the
+student's rows of ``grades_long.csv`` as they are written there (so the CSV files are put
+together from these rows, never rebuilt check by check). What every student shares, each
+check's name, function, kind, points and whether it is public, is kept once per list of
+checks in ``checks`` (a *suite*, named by a hash of that list: one per grader, in
+practice). ``tests`` is a view that gives the per-check rows back (student, number, name,
+function, kind, score, max_score, status, output, public), for queries. One row per figure
 the grader drew for the student's feedback in ``figures``, which names its PNG by content
 hash: the PNG itself is kept once in ``pngs``, however many students' verified results drew
 it (every correct run of an experiment draws the same picture, so a class of any size holds
@@ -17,8 +24,10 @@ moment leaves either its old grade or its new one, never a mix. The WAL journal 
 timeout let two batch runs share a gradebook: readers never block, writers wait their turn.
 
 The schema's version is SQLite's ``user_version`` (``SCHEMA_VERSION``): an older gradebook
-is brought up to date when opened (version 0 kept a copy of every PNG per student), one
-made by a newer grader is refused with a message.
+is brought up to date when opened, in one transaction (version 0 kept a copy of every PNG
+per student; versions 0 and 1 a ``tests`` table of every check's name, function, kind and
+points in every student's rows, which become ``checks`` and ``grades``), one made by a
+newer grader is refused with a message (grade with that version, or another --out).
 
 Everything else a batch writes (CSV, feedback, results.json) is derived from here, so it
 can always be rebuilt from the gradebook alone.
@@ -31,6 +40,7 @@ import hashlib
 import io
 import itertools
 import json
+import operator
 import os
 import sqlite3
 import tempfile
@@ -38,7 +48,7 @@ import threading
 from pathlib import Path
 
 from ..errors import InputError
-from ..results import GradeResult
+from ..results import GradeResult, TestResult
 
 FILE = "gradebook.sqlite"
 BUSY_TIMEOUT_MS = 120_000  # another batch run may hold the write lock for one commit
@@ -59,19 +69,33 @@ CREATE TABLE IF NOT EXISTS submissions (
     internal     TEXT NOT NULL,  -- JSON list: checks that broke, for the instructor
     graded_at    TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS tests (
-    student   TEXT NOT NULL REFERENCES submissions(student) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS checks (
+    suite     TEXT NOT NULL,     -- which list of checks (``suite``): one per grader, in practice
     number    INTEGER NOT NULL,  -- the check's position in the run, as in results.json
     name      TEXT NOT NULL,
     function  TEXT NOT NULL,
     kind      TEXT NOT NULL,
-    score     REAL NOT NULL,
     max_score REAL NOT NULL,
-    status    TEXT NOT NULL,
-    output    TEXT NOT NULL,
     public    INTEGER NOT NULL,
-    PRIMARY KEY (student, number)
+    PRIMARY KEY (suite, number)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS grades (
+    student   TEXT PRIMARY KEY REFERENCES submissions(student) ON DELETE CASCADE,
+    suite     TEXT NOT NULL,     -- the checks run (``checks``), in order
+    scores    TEXT NOT NULL,     -- JSON list: each check's score
+    outputs   TEXT NOT NULL,     -- JSON list: each check's message
+    functions TEXT NOT NULL,     -- JSON object: function -> its checks' scores summed (grades.csv)
+    long_csv  TEXT NOT NULL      -- the student's rows of grades_long.csv, as written there
 );
+CREATE VIEW IF NOT EXISTS tests AS  -- a row per check, as schema 1 kept them
+    SELECT grades.student AS student, checks.number AS number, checks.name AS name,
+           checks.function AS function, checks.kind AS kind, s.value AS score,
+           checks.max_score AS max_score,
+           CASE WHEN s.value >= checks.max_score THEN 'passed' ELSE 'failed' END AS status,
+           json_extract(grades.outputs, '$[' || s.key || ']') AS output,
+           checks.public AS public
+    FROM grades JOIN json_each(grades.scores) AS s
+         JOIN checks ON checks.suite = grades.suite AND checks.number = s.key + 1;
 CREATE TABLE IF NOT EXISTS pngs (
     sha256    TEXT PRIMARY KEY,  -- of the PNG's bytes
     png       BLOB NOT NULL
@@ -102,13 +126,13 @@ CREATE TABLE IF NOT EXISTS unexported (
     token      TEXT NOT NULL     -- which commit of the student's grade (``record``'s return)
 );
 """
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SUBMISSION_COLUMNS = ("student", "source", "content_hash", "grader", "score", "max_score",
                       "seconds", "isolation", "error", "error_kind", "problems", "internal",
                       "graded_at")
-TEST_COLUMNS = ("student", "number", "name", "function", "kind", "score", "max_score",
-                "status", "output", "public")
+LONG_COLUMNS = ("student", "number", "name", "function", "kind", "score", "max_score",
+                "status", "output")  # grades_long.csv's
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -180,16 +204,26 @@ def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
         columns = {r[1]: r[2] for r in conn.execute("PRAGMA table_info(figures)")}
         if columns.get("png") == "BLOB":  # version 0: every student's own copy of each PNG
             conn.execute("ALTER TABLE figures RENAME TO figures_v0")
+        kinds = dict(conn.execute("SELECT name, type FROM sqlite_master"))
+        if kinds.get("tests") == "table":  # versions 0 and 1: a row per student and check
+            conn.execute("ALTER TABLE tests RENAME TO tests_v1")
         for statement in _statements(SCHEMA):
             conn.execute(statement)
         if columns.get("png") == "BLOB":
             for student, name, png in conn.execute("SELECT student, name, png FROM figures_v0").fetchall():
-                conn.execute("INSERT OR IGNORE INTO pngs VALUES (?, ?)", (_sha(png), png))
-                conn.execute("INSERT INTO figures VALUES (?, ?, ?)", (student, name, _sha(png)))
+                conn.execute("INSERT OR IGNORE INTO pngs VALUES (?, ?)", (sha256(png), png))
+                conn.execute("INSERT INTO figures VALUES (?, ?, ?)", (student, name, sha256(png)))
             conn.execute("DROP TABLE figures_v0")
-        # Version 0 rewrote every export at the end of each run; from here on only what
-        # ``unexported`` lists is: start from everyone, so a killed old run loses nothing.
-        conn.execute("INSERT OR IGNORE INTO unexported SELECT student, '' FROM submissions")
+        if kinds.get("tests") == "table":
+            rows = conn.execute("SELECT student, name, function, kind, score, max_score, output, "
+                                "public FROM tests_v1 ORDER BY student, number").fetchall()
+            for student, checks in itertools.groupby(rows, key=lambda r: r[0]):
+                _insert_grade(conn, _grade(student, [TestResult(*t[1:7], bool(t[7])) for t in checks]))
+            conn.execute("DROP TABLE tests_v1")
+        if version == 0:
+            # Version 0 rewrote every export at the end of each run; from here on only what
+            # ``unexported`` lists is: start from everyone, so a killed old run loses nothing.
+            conn.execute("INSERT OR IGNORE INTO unexported SELECT student, '' FROM submissions")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -204,8 +238,70 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
-def _sha(png: bytes) -> str:
+@functools.lru_cache(maxsize=64)  # a result's PNGs are hashed to record and to write them
+def sha256(png: bytes) -> str:
+    """The name a PNG is kept under (in ``pngs`` and ``feedback/.figures/``)."""
     return hashlib.sha256(png).hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _suite(checks: tuple) -> str:
+    """The name of a list of checks (name, function, kind, max points, public), as a hash:
+    a grader runs the same list for every submission, so ``checks`` keeps it once."""
+    return hashlib.sha256(json.dumps(checks).encode()).hexdigest()[:16]
+
+
+def _grade(student: str, tests: list[TestResult]) -> tuple:
+    """What ``grades`` and ``checks`` keep of ``tests``: (the suite's rows in ``checks``,
+    the student's row in ``grades``), computed outside the transaction that writes them."""
+    checks = tuple(map(_CHECK, tests))
+    suite = _suite(checks)
+    scores, outputs = list(map(_SCORE, tests)), list(map(_OUTPUT, tests))
+    sums: dict[str, float] = {}
+    for t in tests:  # in the order of the checks, as grades.csv always summed them
+        sums[t.function] = sums.get(t.function, 0.0) + t.score
+    rows = [""] * (4 * len(tests))
+    rows[0::4] = [_csv_field(student)] * len(tests)
+    rows[1::4] = map(_num, scores)
+    rows[2::4] = map(_STATUS, tests)
+    rows[3::4] = map(_csv_field, outputs)
+    row = (student, suite, json.dumps(scores), json.dumps(outputs), json.dumps(sums),
+           _long_template(checks) % tuple(rows))
+    return [(suite, i, *c) for i, c in enumerate(checks, start=1)], row
+
+
+_CHECK = operator.attrgetter("name", "function", "kind", "max_score", "public")
+_SCORE, _OUTPUT, _STATUS = (operator.attrgetter(a) for a in ("score", "output", "status"))
+
+
+@functools.lru_cache(maxsize=16)
+def _long_template(checks: tuple) -> str:
+    """A suite's rows of grades_long.csv, as the CSV writer writes them, with a %s for each
+    of a student's columns (student, score, status, message): what every student shares
+    is written once."""
+    return "".join(f"%s,{_csv_line([i, name, function, kind]).replace('%', '%%')},%s,"
+                   f"{_num(most)},%s,%s\n"
+                   for i, (name, function, kind, most, _) in enumerate(checks, start=1))
+
+
+def _csv_line(fields: list) -> str:
+    """``fields`` as one line of ``csv_text``, without its line end."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields)
+    return buffer.getvalue()[:-1]
+
+
+def _csv_field(text: str) -> str:
+    """``text`` as the CSV writer writes it beside other fields (quoted when it must be)."""
+    return _csv_line([text]) if text else ""
+
+
+def _insert_grade(conn: sqlite3.Connection, grade: tuple) -> None:
+    """Write ``_grade``'s rows (in the caller's transaction); a suite's checks only once."""
+    checks, row = grade
+    if checks and conn.execute("SELECT 1 FROM checks WHERE suite = ?", checks[0][:1]).fetchone() is None:
+        conn.executemany("INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?)", checks)
+    conn.execute("INSERT INTO grades VALUES (?, ?, ?, ?, ?, ?)", row)
 
 
 class transaction:
@@ -258,21 +354,20 @@ def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None,
                       internal=result.internal)
     values["problems"] = json.dumps(values.get("problems", []))
     values["internal"] = json.dumps(values.get("internal", []))
-    tests = [(student, i, t.name, t.function, t.kind, t.score, t.max_score, t.status,
-              t.output, int(t.public))
-             for i, t in enumerate(result.tests if result else [], start=1)]
-    pngs = {name: (_sha(png), png) for name, png in (result.figures if result else {}).items()}
+    grade = _grade(student, result.tests) if result is not None else None
+    pngs = {name: (sha256(png), png) for name, png in (result.figures if result else {}).items()}
     token = os.urandom(8).hex()
     with transaction(conn):
         again = _acknowledge(conn, exported)
         old = [r[0] for r in conn.execute("SELECT png FROM figures WHERE student = ?", (student,))]
-        conn.execute("DELETE FROM tests WHERE student = ?", (student,))
+        conn.execute("DELETE FROM grades WHERE student = ?", (student,))
         conn.execute("DELETE FROM figures WHERE student = ?", (student,))
         conn.execute("DELETE FROM removed WHERE student = ?", (student,))
         conn.execute(f"INSERT OR REPLACE INTO submissions ({', '.join(SUBMISSION_COLUMNS)}) "
                      f"VALUES ({', '.join('?' * len(SUBMISSION_COLUMNS))})",
                      [values[c] for c in SUBMISSION_COLUMNS])
-        conn.executemany(f"INSERT INTO tests VALUES ({', '.join('?' * len(TEST_COLUMNS))})", tests)
+        if grade is not None:
+            _insert_grade(conn, grade)
         conn.executemany("INSERT OR IGNORE INTO pngs VALUES (?, ?)", sorted(pngs.values()))
         conn.executemany("INSERT INTO figures VALUES (?, ?, ?)",
                          [(student, name, sha) for name, (sha, _) in sorted(pngs.items())])
@@ -357,14 +452,15 @@ def result(conn: sqlite3.Connection, student: str) -> GradeResult | None:
     row = conn.execute("SELECT * FROM submissions WHERE student = ?", (student,)).fetchone()
     if row is None or row["error"] is not None:
         return None
-    tests = [dict(t) for t in conn.execute(
-        "SELECT * FROM tests WHERE student = ? ORDER BY number", (student,))]
-    for t in tests:
-        t["public"] = bool(t["public"])
-    result = GradeResult.from_dict({
-        "submission": student, "tests": tests, "isolation": row["isolation"],
-        "seconds": row["seconds"], "problems": json.loads(row["problems"]),
-        "internal": json.loads(row["internal"])})
+    suite, scores, outputs = conn.execute(
+        "SELECT suite, scores, outputs FROM grades WHERE student = ?", (student,)).fetchone()
+    checks = conn.execute("SELECT name, function, kind, max_score, public FROM checks "
+                          "WHERE suite = ? ORDER BY number", (suite,)).fetchall()
+    tests = [TestResult(name, function, kind, score, most, output, bool(public))
+             for (name, function, kind, most, public), score, output
+             in zip(checks, json.loads(scores), json.loads(outputs))]
+    result = GradeResult(student, tests, row["isolation"], row["seconds"],
+                         json.loads(row["problems"]), json.loads(row["internal"]))
     result.figures = {r[0]: r[1] for r in conn.execute(
         "SELECT name, pngs.png FROM figures JOIN pngs ON pngs.sha256 = figures.png "
         "WHERE student = ? ORDER BY name", (student,))}
@@ -445,31 +541,21 @@ def _write_csv(conn: sqlite3.Connection, grades: Path, grades_long: Path, force:
                 and grades_long.exists()):
             return None
         subs = list(submissions(conn).values())
-        # One pass over every check: the function columns (in the order checks first
-        # reach them, removed students' included, as ever), each present student's sum
-        # per function, and the long rows.
-        tests = conn.execute("SELECT student, number, name, function, kind, score, max_score, "
-                             "status, output, student IN (SELECT student FROM removed) "
-                             "FROM tests ORDER BY student, number")
-        tests.row_factory = None  # plain tuples: a class has a few hundred rows per student
-        first: dict[str, int] = {}
-        per_function: dict[str, dict[str, float]] = {}
-        long_rows = []
-        for student, number, name, function, kind, score, most, status, output, gone in tests:
-            if number < first.get(function, number + 1):
-                first[function] = number
-            if not gone:
-                sums = per_function.setdefault(student, {})
-                sums[function] = sums.get(function, 0.0) + score
-                long_rows.append((student, number, name, function, kind, _num(score),
-                                  _num(most), status, output))
+        # The function columns: in the order checks first reach them (removed students'
+        # included, as ever); each present student's sum per function; the long rows as
+        # each grade wrote them.
+        first = dict(conn.execute("SELECT function, min(number) FROM checks WHERE suite IN "
+                                  "(SELECT suite FROM grades) GROUP BY function"))
         functions = sorted(first, key=lambda f: (first[f], f))
+        present = "WHERE student NOT IN (SELECT student FROM removed) ORDER BY student"
+        per_function = {student: json.loads(sums) for student, sums in
+                        conn.execute(f"SELECT student, functions FROM grades {present}")}
+        long_rows = "".join(r[0] for r in conn.execute(f"SELECT long_csv FROM grades {present}"))
     wide = [[s["student"], _num(s["score"]), _num(s["max_score"]), s["error"] or "",
              " ".join(json.loads(s["problems"])),
              *[_num(per_function.get(s["student"], {}).get(f)) for f in functions]]
             for s in subs]
     write_atomic(grades, csv_text(["student", "score", "max_score", "error", "problems", *functions],
                               wide))
-    write_atomic(grades_long, csv_text(["student", "number", "name", "function", "kind", "score",
-                                    "max_score", "status", "output"], long_rows))
+    write_atomic(grades_long, csv_text(LONG_COLUMNS, []) + long_rows)
     return changes
