@@ -52,3 +52,24 @@ def test_gradescope_output_starts_with_the_summary():
     assert out[0] == "Score: 1 / 123. Fix these first:"
     assert out[1].startswith("1. sigmoid, tanh, relu: activations.py has a syntax error")
     assert "derivatives.py is missing." in out and out[-1] == "Isolation: process."
+
+
+def awkward_result(max_score=1.0) -> GradeResult:
+    """Names and messages holding what JSON and %-formatting treat specially."""
+    tests = [Check('relu: "quoted", 100% \\ back', "relu", "correctness", 0.5, max_score,
+                   "got %s and %(x)d\nline two\ttab \u00e9\u2192 \x00"),
+             Check("élu: values", "elu", "speed%", 1, max_score, ""),
+             Check("tanh: 1/3", "tanh", "purity", 1 / 3, 2.0, "'single' {braces}", public=True)]
+    return GradeResult("s", tests, "bubblewrap", 1.25, ["a problem"])
+
+
+def test_results_json_text_is_json_dumps_of_the_gradescope_dict():
+    """``gradescope.dumps`` encodes what every student shares once per list of checks:
+    it must stay exactly ``json.dumps(to_gradescope(result))``, for any names, messages,
+    int or float points (the same checks with 1 and 1.0, which JSON tells apart), and none."""
+    import json
+
+    for result in (syntax_error_result(), awkward_result(), awkward_result(max_score=1),
+                   GradeResult("empty", [], "none", 0.0, ["nothing"])):
+        assert gradescope.dumps(result) == json.dumps(gradescope.to_gradescope(result))
+    assert json.loads(gradescope.dumps(awkward_result()))["tests"][0]["output"].startswith("got %s")

@@ -1,7 +1,10 @@
 """Gradescope's ``results.json`` (the autograder specification's format)."""
 from __future__ import annotations
 
+import functools
 import json
+import operator
+from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 
 from ..results import GradeResult
@@ -11,20 +14,7 @@ from . import summary
 def to_gradescope(result: GradeResult) -> dict:
     """The top-level output starts with what to fix first (repeated causes folded), then
     the submission's problems; each test keeps its own message."""
-    first = summary.first(summary.fold(result))
-    lines = ([f"Score: {result.score:g} / {result.max_score:g}. Fix these first:"]
-             + [f"{i}. {summary.headline(e).replace('`', '')}" for i, e in enumerate(first, 1)]
-             + [""] if first else [])
-    lines += result.problems + [f"Isolation: {result.isolation}."]
-    return {
-        "score": result.score,
-        "execution_time": round(result.seconds, 3),
-        "output": "\n".join(lines),
-        "output_format": "text",
-        "test_output_format": "text",
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "extra_data": {"max_score": result.max_score, "isolation": result.isolation},
+    return _top(result) | {
         "tests": [
             {
                 "name": t.name,
@@ -40,6 +30,63 @@ def to_gradescope(result: GradeResult) -> dict:
             for i, t in enumerate(result.tests, start=1)
         ],
     }
+
+
+def _top(result: GradeResult) -> dict:
+    """Everything of ``to_gradescope`` but the tests."""
+    first = summary.first(summary.fold(result))
+    lines = ([f"Score: {result.score:g} / {result.max_score:g}. Fix these first:"]
+             + [f"{i}. {summary.headline(e).replace('`', '')}" for i, e in enumerate(first, 1)]
+             + [""] if first else [])
+    lines += result.problems + [f"Isolation: {result.isolation}."]
+    return {
+        "score": result.score,
+        "execution_time": round(result.seconds, 3),
+        "output": "\n".join(lines),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"max_score": result.max_score, "isolation": result.isolation},
+    }
+
+
+def dumps(result: GradeResult) -> str:
+    """``json.dumps(to_gradescope(result))``, the same text, without a dict per test to
+    build and encode: what every student shares (names, numbers, tags) is encoded once per
+    list of checks, so a result costs only its points, statuses and messages."""
+    tests = result.tests
+    values = [""] * (4 * len(tests))
+    values[0::4] = _numbers(map(_SCORE, tests))
+    values[1::4] = _numbers(map(_MAX_SCORE, tests))
+    values[2::4] = map(_STATUS, tests)
+    values[3::4] = map(_quote, map(_OUTPUT, tests))
+    tests_json = _template(tuple(map(_CHECK, tests))) % tuple(values)
+    return f"{json.dumps(_top(result))[:-1]}, \"tests\": {tests_json}}}"
+
+
+_SCORE, _MAX_SCORE, _STATUS, _OUTPUT = (operator.attrgetter(a) for a in ("score", "max_score", "status", "output"))
+_CHECK = operator.attrgetter("name", "kind", "function")
+
+
+def _numbers(numbers) -> list[str]:
+    """Each number as ``json.dumps`` writes it (a list of numbers holds no ", ")."""
+    text = json.dumps(list(numbers))[1:-1]
+    return text.split(", ") if text else []
+
+
+# One test as ``to_gradescope`` writes it, with a %s for each of the student's score, max
+# score, status and message.
+_ENTRY = ('{"name": %s, "number": "%d", "score": %%s, "max_score": %%s, "status": "%%s", '
+          '"visibility": "visible", "output": %%s, "output_format": "text", "tags": [%s, %s]}')
+
+
+@functools.lru_cache(maxsize=16)
+def _template(checks: tuple) -> str:
+    def text(value: str) -> str:
+        return _quote(value).replace("%", "%%")
+    return "[" + ", ".join(_ENTRY % (text(name), i, text(kind), text(function))
+                           for i, (name, kind, function) in enumerate(checks, start=1)) + "]"
 
 
 def write(result: GradeResult, path: Path) -> None:

@@ -44,7 +44,6 @@ import errno
 import hashlib
 import importlib.metadata
 import itertools
-import json
 import multiprocessing
 import os
 import platform
@@ -459,8 +458,7 @@ def write_exports(out: Path, student: str, result: GradeResult | None, error: st
             _write_figure(out, out / "feedback" / link, result.figures[name])
         feedback = markdown.render(result, student, figures)
     gradebook.write_atomic(out / "feedback" / f"{student}.md", feedback)
-    gradebook.write_atomic(out / "results" / f"{student}.json",
-                           json.dumps(gradescope.to_gradescope(result)))
+    gradebook.write_atomic(out / "results" / f"{student}.json", gradescope.dumps(result))
 
 
 FIGURES = ".figures"  # in feedback/: each PNG once, named by its sha256, linked from there
@@ -471,7 +469,7 @@ def _write_figure(out: Path, path: Path, png: bytes) -> None:
     """Write ``png`` at ``path`` as a hard link to its one copy in ``feedback/.figures/``
     (written the first time it is drawn): the same figure drawn for a whole class takes its
     bytes on disk once. Where the file system has no hard links, a copy of its own."""
-    kept = out / "feedback" / FIGURES / f"{hashlib.sha256(png).hexdigest()}.png"
+    kept = out / "feedback" / FIGURES / f"{gradebook.sha256(png)}.png"
     if not kept.exists():
         gradebook.write_atomic(kept, png)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}-{next(_LINKS)}.tmp")
