@@ -278,28 +278,55 @@ class DaskGraders:
         return outcome.reply
 
     def run(self, work: list[batch.Submission], done) -> None:
-        """Grade every submission in ``work``; ``done(submission, reply)`` as each ends."""
+        """Grade every submission in ``work``; ``done(submission, reply)`` as each ends.
+
+        Tasks are sent, and their results fetched, in batches: what finished while the
+        client recorded the last batch comes in one request, and as many tasks go out in
+        one message (per-future requests cost the client more than recording a result)."""
         from distributed import as_completed
 
         pending, held = list(reversed(work)), {}
-        results = as_completed(with_results=True, raise_errors=False)
+        results = as_completed()
 
         def submit():
-            while pending and len(held) < config.CLUSTER_IN_FLIGHT:
-                sub = pending.pop()
-                future = self.client.submit(self.task, self.job(sub), pure=False,
-                                            key=f"autograder-{sub.student}-{os.urandom(6).hex()}")
-                held[future] = sub
-                results.add(future)
+            subs = [pending.pop() for _ in range(min(len(pending), config.CLUSTER_IN_FLIGHT - len(held)))]
+            if subs:
+                futures = self.client.map(self.task, [self.job(sub) for sub in subs], pure=False,
+                                          key=[f"autograder-{sub.student}-{os.urandom(6).hex()}"
+                                               for sub in subs])
+                held.update(zip(futures, subs))
+                results.update(futures)
 
         submit()
         try:
-            for future, outcome in results:
-                done(held.pop(future), self.accept(outcome))
+            for finished in results.batches():
+                for future, outcome in zip(finished, self._outcomes(finished)):
+                    done(held.pop(future), self.accept(outcome))
                 submit()
         finally:
             if held:  # the batch stops early: what never started never will
                 self.client.cancel(list(held))
+
+    def _outcomes(self, futures: list) -> list:
+        """What each of ``futures`` (all done) returned, or the exception it ended with
+        (``KilledWorker``, ...); the results fetched in one request."""
+        from asyncio import CancelledError
+
+        ok = [f for f in futures if f.status == "finished"]
+        try:
+            got = dict(zip(ok, self.client.gather(ok)))
+        except Exception:  # one was lost since (its worker died): each on its own below
+            got = {}
+        outcomes = []
+        for future in futures:
+            if future in got:
+                outcomes.append(got[future])
+                continue
+            try:
+                outcomes.append(future.result())
+            except (Exception, CancelledError) as exc:
+                outcomes.append(exc)
+        return outcomes
 
 
 def _grader_fault(message: str) -> dict:
