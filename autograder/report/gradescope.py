@@ -57,22 +57,22 @@ def dumps(result: GradeResult) -> str:
     list of checks, so a result costs only its points, statuses and messages."""
     tests = result.tests
     values = [""] * (4 * len(tests))
-    values[0::4] = _numbers(map(_SCORE, tests))
-    values[1::4] = _numbers(map(_MAX_SCORE, tests))
+    values[0::4] = map(json_number, map(_SCORE, tests))
+    values[1::4] = map(json_number, map(_MAX_SCORE, tests))
     values[2::4] = map(_STATUS, tests)
     values[3::4] = map(_quote, map(_OUTPUT, tests))
     tests_json = _template(tuple(map(_CHECK, tests))) % tuple(values)
     return f"{json.dumps(_top(result))[:-1]}, \"tests\": {tests_json}}}"
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # a class's points take few distinct values
+def json_number(value) -> str:
+    """``value`` as ``json.dumps`` writes it (typed: 1 and 1.0 are two texts)."""
+    return json.dumps(value)
+
+
 _SCORE, _MAX_SCORE, _STATUS, _OUTPUT = (operator.attrgetter(a) for a in ("score", "max_score", "status", "output"))
 _CHECK = operator.attrgetter("name", "kind", "function")
-
-
-def _numbers(numbers) -> list[str]:
-    """Each number as ``json.dumps`` writes it (a list of numbers holds no ", ")."""
-    text = json.dumps(list(numbers))[1:-1]
-    return text.split(", ") if text else []
 
 
 # One test as ``to_gradescope`` writes it, with a %s for each of the student's score, max

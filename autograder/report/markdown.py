@@ -36,12 +36,12 @@ def render(result: GradeResult, student: str, figures: dict[str, str] | None = N
     lines += [HONEST, ""]
     if result.problems:
         lines += ["## About your submission", ""] + [f"- {p}" for p in result.problems] + [""]
-    kinds = sorted({t.kind for t in result.tests})
     cells: dict[str, dict[str, list[float]]] = {}
     for t in result.tests:
         cell = cells.setdefault(t.function, {}).setdefault(t.kind, [0.0, 0.0])
         cell[0] += t.score
         cell[1] += t.max_score
+    kinds = sorted({kind for by_kind in cells.values() for kind in by_kind})
     if cells:
         lines += ["| function | " + " | ".join(kinds) + " | total |",
                   "| --- | " + " | ".join("---:" for _ in kinds) + " | ---: |"]
@@ -52,8 +52,8 @@ def render(result: GradeResult, student: str, figures: dict[str, str] | None = N
     if figures:
         lines += ["## Your figures", "", "What your experiments drew, as the grader ran them:", ""]
         lines += [f"![{_cell(name)}]({link})" for name, link in figures.items()] + [""]
-    numbers = {id(t): i for i, t in enumerate(result.tests, start=1)}
     if entries:
+        numbers = {id(t): i for i, t in enumerate(result.tests, start=1)}
         failed = sum(len(e.tests) for e in entries)
         lines += [f"## What to fix ({failed} checks)", ""]
         for e in entries:

@@ -472,19 +472,28 @@ def _write_figure(out: Path, path: Path, png: bytes) -> None:
     kept = out / "feedback" / FIGURES / f"{gradebook.sha256(png)}.png"
     if not kept.exists():
         gradebook.write_atomic(kept, png)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}-{next(_LINKS)}.tmp")
     try:
         try:
-            os.link(kept, tmp)
+            os.link(kept, path)  # a name the student's folder does not have yet: one step
+            return
         except FileNotFoundError:  # the student's folder is new
             path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(kept, path)
+                return
+            except FileExistsError:
+                pass
+        except FileExistsError:  # exported before: replaced below, in one step
+            pass
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}-{next(_LINKS)}.tmp")
+        try:
             os.link(kept, tmp)
-        os.replace(tmp, path)
-        # rename() does nothing when both names are links to one file already (POSIX):
-        # ``tmp`` is then still there.
-        tmp.unlink(missing_ok=True)
+            os.replace(tmp, path)
+        finally:
+            # rename() does nothing when both names are links to one file already (POSIX):
+            # ``tmp`` is then still there.
+            tmp.unlink(missing_ok=True)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.ENOENT):
             raise
         gradebook.write_atomic(path, png)

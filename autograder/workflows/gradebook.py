@@ -48,6 +48,7 @@ import threading
 from pathlib import Path
 
 from ..errors import InputError
+from ..report.gradescope import json_number
 from ..results import GradeResult, TestResult
 
 FILE = "gradebook.sqlite"
@@ -252,8 +253,8 @@ def _suite(checks: tuple) -> str:
 
 
 def _grade(student: str, tests: list[TestResult]) -> tuple:
-    """What ``grades`` and ``checks`` keep of ``tests``: (the suite's rows in ``checks``,
-    the student's row in ``grades``), computed outside the transaction that writes them."""
+    """What ``grades`` and ``checks`` keep of ``tests``: (the suite's checks, the student's
+    row in ``grades``), computed outside the transaction that writes them."""
     checks = tuple(map(_CHECK, tests))
     suite = _suite(checks)
     scores, outputs = list(map(_SCORE, tests)), list(map(_OUTPUT, tests))
@@ -264,10 +265,10 @@ def _grade(student: str, tests: list[TestResult]) -> tuple:
     rows[0::4] = [_csv_field(student)] * len(tests)
     rows[1::4] = map(_num, scores)
     rows[2::4] = map(_STATUS, tests)
-    rows[3::4] = map(_csv_field, outputs)
-    row = (student, suite, json.dumps(scores), json.dumps(outputs), json.dumps(sums),
-           _long_template(checks) % tuple(rows))
-    return [(suite, i, *c) for i, c in enumerate(checks, start=1)], row
+    rows[3::4] = [_csv_field(o) if o else "" for o in outputs]  # most checks say nothing
+    row = (student, suite, f"[{', '.join(map(json_number, scores))}]", json.dumps(outputs),
+           json.dumps(sums), _long_template(checks) % tuple(rows))
+    return checks, row
 
 
 _CHECK = operator.attrgetter("name", "function", "kind", "max_score", "public")
@@ -299,8 +300,10 @@ def _csv_field(text: str) -> str:
 def _insert_grade(conn: sqlite3.Connection, grade: tuple) -> None:
     """Write ``_grade``'s rows (in the caller's transaction); a suite's checks only once."""
     checks, row = grade
-    if checks and conn.execute("SELECT 1 FROM checks WHERE suite = ?", checks[0][:1]).fetchone() is None:
-        conn.executemany("INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?)", checks)
+    suite = row[1]
+    if checks and conn.execute("SELECT 1 FROM checks WHERE suite = ?", (suite,)).fetchone() is None:
+        conn.executemany("INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(suite, i, *c) for i, c in enumerate(checks, start=1)])
     conn.execute("INSERT INTO grades VALUES (?, ?, ?, ?, ?, ?)", row)
 
 
@@ -368,7 +371,11 @@ def record(conn: sqlite3.Connection, row: dict, result: GradeResult | None,
                      [values[c] for c in SUBMISSION_COLUMNS])
         if grade is not None:
             _insert_grade(conn, grade)
-        conn.executemany("INSERT OR IGNORE INTO pngs VALUES (?, ?)", sorted(pngs.values()))
+        kept = {r[0] for r in conn.execute(  # the class's few PNGs: most are kept already
+            f"SELECT sha256 FROM pngs WHERE sha256 IN ({', '.join('?' * len(pngs))})",
+            [sha for sha, _ in pngs.values()])}
+        conn.executemany("INSERT OR IGNORE INTO pngs VALUES (?, ?)",
+                         sorted(p for p in pngs.values() if p[0] not in kept))
         conn.executemany("INSERT INTO figures VALUES (?, ?, ?)",
                          [(student, name, sha) for name, (sha, _) in sorted(pngs.items())])
         # A PNG no figure uses any more (this student's, before) goes.
