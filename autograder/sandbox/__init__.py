@@ -182,19 +182,18 @@ class Sandbox:
         procs.sweep_orphans()
         st.root = tempfile.mkdtemp(prefix=f"{procs.ROOT_PREFIX}{os.getpid()}-")
         os.chmod(st.root, 0o711)
-        sub, rt, home = (os.path.join(st.root, d) for d in ("submission", "runtime", "home"))
+        rt, home = os.path.join(st.root, "runtime"), os.path.join(st.root, "home")
+        sub = os.path.join(st.root, "submission") if copy else submission_dir
         for d in (sub, rt, home) if copy else (rt, home):
             os.mkdir(d)
             os.chmod(d, 0o755)
-        if not copy:
-            sub = submission_dir
-        # A copy keeps the modules only: regular files named as Python modules.
-        for name in sorted(os.listdir(submission_dir)) if copy else ():
-            src = os.path.join(submission_dir, name)
-            if name.endswith(".py") and name[:-3].isidentifier() and os.path.isfile(src) \
-                    and not os.path.islink(src):
-                shutil.copyfile(src, os.path.join(sub, name))
-                os.chmod(os.path.join(sub, name), 0o644)
+        if copy:  # the modules only: regular files named as Python modules
+            for name in sorted(os.listdir(submission_dir)):
+                src = os.path.join(submission_dir, name)
+                if name.endswith(".py") and name[:-3].isidentifier() and os.path.isfile(src) \
+                        and not os.path.islink(src):
+                    shutil.copyfile(src, os.path.join(sub, name))
+                    os.chmod(os.path.join(sub, name), 0o644)
         for name, path in jail.runtime_files().items():
             shutil.copyfile(path, os.path.join(rt, name))
             os.chmod(os.path.join(rt, name), 0o644)

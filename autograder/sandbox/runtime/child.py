@@ -248,26 +248,32 @@ class Child:
             wire.write_all(self.resp_fd, out)
 
     def _prepare(self, hdr, blobs, readonly):
+        """(decoder, args, kwargs, function) of a request, or (None, reply) saying why it can't
+        run: an argument naming a function that is missing or doesn't import, or no such
+        function in the module."""
+        self.ref_calls = {} if hdr.get("count_refs") else None
         dec = wire.Decoder(blobs, CFG.caps, allow={"s", "fn"}, readonly=readonly,
                            copy=not readonly, resolve_ref=self.resolve_ref)
-        args = dec.decode(hdr.get("args", []))
-        kwargs = dec.decode(hdr.get("kwargs", {"d": []}))
+        try:
+            args = dec.decode(hdr.get("args", []))
+            kwargs = dec.decode(hdr.get("kwargs", {"d": []}))
+        except RefFailure as e:
+            return None, reply_frame({"id": hdr.get("id"), "error_kind": e.kind, "error": e.message})
         if type(args) is not list or type(kwargs) is not dict or any(
                 type(k) is not str for k in kwargs):
             raise wire.WireError("bad arguments")
-        return dec, args, kwargs
+        fn, err = self.lookup(str(hdr.get("function")))
+        if fn is None:
+            return None, reply_frame({"id": hdr.get("id"), "error_kind": "missing", "error": err})
+        return dec, args, kwargs, fn
 
     def do_call(self, hdr, blobs):
         cid = hdr.get("id")
         readonly = bool(hdr.get("readonly"))
-        self.ref_calls = {} if hdr.get("count_refs") else None
-        try:
-            dec, args, kwargs = self._prepare(hdr, blobs, readonly)
-        except RefFailure as e:
-            return reply_frame({"id": cid, "error_kind": e.kind, "error": e.message})
-        fn, err = self.lookup(str(hdr.get("function")))
-        if fn is None:
-            return reply_frame({"id": cid, "error_kind": "missing", "error": err})
+        prepared = self._prepare(hdr, blobs, readonly)
+        if prepared[0] is None:
+            return prepared[1]
+        dec, args, kwargs, fn = prepared
         fp = set()
 
         def on_fp(kind, flag):
@@ -289,7 +295,6 @@ class Child:
         out = {"id": cid, "seconds": seconds, "output": self.output(),
                "warnings": sorted({k for k, word in _FP_KINDS for f in fp if word in f}),
                "ref_calls": self.ref_calls}
-        self.ref_calls = None
         enc = wire.Encoder(CFG.caps, "result")
         if exc is not None:
             if isinstance(exc, MemoryError):
@@ -348,13 +353,10 @@ class Child:
         is the same on an idle and on a busy machine."""
         cid = hdr.get("id")
         readonly = bool(hdr.get("readonly", True))
-        try:
-            _dec, args, kwargs = self._prepare(hdr, blobs, readonly)
-        except RefFailure as e:
-            return reply_frame({"id": cid, "error_kind": e.kind, "error": e.message})
-        fn, err = self.lookup(str(hdr.get("function")))
-        if fn is None:
-            return reply_frame({"id": cid, "error_kind": "missing", "error": err})
+        prepared = self._prepare(hdr, blobs, readonly)
+        if prepared[0] is None:
+            return prepared[1]
+        _dec, args, kwargs, fn = prepared
         if not args or type(args[0]) is not list:
             raise wire.WireError("bad inputs to count lines on")
         self.reset_output()
