@@ -1,13 +1,9 @@
-"""Run the hidden checks against one submission and score them.
+"""Grade one submission: take it in, start its sandboxes, run the hidden checks, join.
 
-The checks are ordinary pytest tests in ``autograder/checks``. This module runs them in
-the grader process with a small plugin that hands each test the submission's sandbox
-(the ``sub`` fixture) and turns every outcome into a ``TestResult``: points from the
-test's ``check`` marker, the message from the ``Fail`` it raised, never its source code.
-
-With more than one core the check files run in lanes side by side (``config.CHECK_LANES``):
-each lane is a forked copy of this grader with its own sandbox, and the lanes' results are
-joined in the check files' order, so the result is the same as from one lane, only sooner.
+The checks run in pytest sessions (``session.py``), one per lane. With more than one core
+the check files run in lanes side by side (``config.CHECK_LANES``): each lane is a forked
+copy of this grader with its own sandbox, and the lanes' results are joined in the check
+files' order, so the result is the same as from one lane, only sooner.
 """
 from __future__ import annotations
 
@@ -17,190 +13,66 @@ import pickle
 import signal
 import threading
 import time
-import warnings
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import pytest
-
-from . import collect, judge
-from .errors import GradingError
+from . import collect
 from .config import CHECK_LANES, CHECKS
-from .judge import Fail
-from .results import GradeResult, TestResult
-from .sandbox import Sandbox
+from .errors import GradingError
+from .results import GradeResult
+from .sandbox import Sandbox, procs
 
 
-@dataclass
-class LaneOutcome:
-    """What one lane of checks hands back across the fork (``run_checks``)."""
-
-    tests: dict[str, list[TestResult]]  # check file -> its results, in the order they ran
-    internal: list[str]  # the grader's own errors inside checks, for the instructor
-    figures: dict[str, bytes]  # feedback figures drawn from verified results (batch only)
-    isolation: str | None  # the lane's sandbox, None when no check of it ran
-    deaths: list[str]  # student processes that died abruptly (see Sandbox.deaths)
-
-
-def _metadata(item) -> dict:
-    marker = item.get_closest_marker("check")
-    if marker is None:
-        raise GradingError(f"hidden test {item.nodeid} has no @pytest.mark.check marker")
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    meta = {"points": 1.0, **marker.kwargs}
-    meta.setdefault("function", params.get("function"))
-    meta["name"] = meta.get("name", item.name).format(**params)
-    return meta
-
-
-def _unread_failure(excinfo, style=None) -> str:
-    return f"{excinfo.typename} (see the check's message)"
-
-
-class _Scorer:
-    """The pytest plugin: opens the sandbox, provides it as ``sub`` and records one
-    ``TestResult`` per test."""
-
-    def __init__(self, open_sandbox):
-        self.open_sandbox = open_sandbox  # () -> Sandbox
-        self.sandbox: Sandbox | None = None
-        self.sandbox_error: Exception | None = None
-        self.results: dict[str, list[TestResult]] = {}
-        self.rendered: dict[str, bytes] = {}
-        self.internal: list[str] = []
-        self.collect_errors: list[str] = []
-
-    @pytest.fixture(scope="session")
-    def sub(self) -> Sandbox:
-        return self.sandbox
-
-    def pytest_configure(self, config):
-        config.addinivalue_line("markers", "check(function, kind, points, name): a graded check")
-
-    def pytest_collection_finish(self, session):
-        # The sandbox opens once the checks to run are known.
-        if not session.items:
-            return  # nothing of the student's to run here: no sandbox either
-        try:
-            self.sandbox = self.open_sandbox()
-        except Exception as exc:  # noqa: BLE001 - raised again by run_checks, after pytest
-            self.sandbox_error = exc
-            session.shouldfail = "the sandbox did not open"
-
-    def pytest_collectreport(self, report):
-        if report.failed:
-            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item):
-        # The gate (judge.gate) runs inside the call, so a verifier's own error is reported
-        # as the grader's, like any error of a check that is not a Fail.
-        meta = _metadata(item)
-        judge.begin_check(self.sandbox, meta["function"])
-        try:
-            result = yield
-        except Fail:
-            reason = judge.gate(meta["kind"])
-            if reason:
-                raise Fail(reason) from None
-            raise
-        reason = judge.gate(meta["kind"])
-        if reason:
-            raise Fail(reason)
-        return result
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_makereport(self, item, call):
-        if call.when != "call" and call.excinfo is None:
-            return
-        if call.when == "teardown":
-            return
-        # The verdict and message are ours (below); pytest's own traceback of a failed check
-        # would never be read and costs most of the time of grading a failing submission.
-        item.repr_failure = _unread_failure
-        meta = _metadata(item)
-        points = float(meta["points"])
-        exc = call.excinfo.value if call.excinfo else None
-        if exc is None:
-            score, output = points, ""
-        elif isinstance(exc, Fail):
-            score, output = round(points * exc.fraction, 6), exc.message
-        else:
-            score = 0.0
-            output = ("The grader could not judge what your code returned here "
-                      f"({type(exc).__name__}); your instructor has been told.")
-            self.internal.append(f"{item.nodeid}: {type(exc).__name__}: {exc}")
-        self.results.setdefault(item.path.name, []).append(TestResult(
-            name=meta["name"], function=meta["function"] or "?", kind=meta["kind"],
-            score=score, max_score=points, output=output))
-
-
-# pytest's plugins the checks never use (no tmp_path, monkeypatch, unittest, doctest, pdb,
-# setup plans, JUnit or pastebin, subtests; warnings are ignored as a whole, below): each
-# costs hook calls on every one of a grade's ~290 checks (together about a tenth of a lane's
-# pytest overhead, bench/profile_grade.py).
-_UNUSED_PLUGINS = ("warnings", "tmpdir", "legacypath", "monkeypatch", "recwarn", "unittest",
-                   "doctest", "debugging", "setuponly", "setupplan", "junitxml", "pastebin",
-                   "subtests")
+def start_sandbox(folder, isolation: str = "auto", copy: bool = True):
+    """A ``Sandbox`` for the submission in ``folder``, its worker started but not waited for
+    (it imports numpy meanwhile; the first check waits for it), or the exception starting
+    it raised: a worker that can't start is the grader's failure, raised once a check needs
+    it (``session.run_session``), and a lane without checks to run never needs it.
+    ``copy=False``: ``folder`` is intake's private copy, which the sandbox uses as it is."""
+    try:
+        return Sandbox(folder, isolation=isolation, wait=False, copy=copy)
+    except Exception as exc:  # noqa: BLE001 - raised again once a check asks for the sandbox
+        return exc
 
 
 def run_checks(folder, files=None, *, isolation: str = "auto", select: str | None = None,
-               figures: bool = False, copy: bool = True) -> LaneOutcome:
+               figures: bool = False, copy: bool = True, sandbox=None):
     """Run the hidden checks (``files``: the check files' names, default all) on the
-    submission in ``folder``, in a sandbox of its own. ``figures``: also draw the feedback's
-    figures, in this process, from the results the checks verified (``judge.draw_figures``).
-    ``copy=False``: ``folder`` is intake's private copy, which the sandbox uses as it is."""
-    # The worker starts now and imports numpy while pytest collects the checks; the first
-    # check waits for it (``Sandbox.ready``), and a worker that never gets ready is the
-    # grader's failure, raised below as when the sandbox does not open.
+    submission in ``folder`` in one lane: over ``sandbox`` (from ``start_sandbox``), else a
+    sandbox of its own. Returns the session's ``LaneOutcome``; see ``session.run_session``."""
+    if sandbox is None:
+        sandbox = start_sandbox(folder, isolation, copy)
+    from .session import run_session  # pytest and the checks: see grade()
+
+    return run_session(sandbox, files, select=select, figures=figures)
+
+
+def _forked_lane(sandbox, open_sandbox, files, select, figures):
+    """A forked lane's checks: over the sandbox its parent started (``Sandbox.adopt``), or
+    over one it opens itself (``sandbox`` None: see ``grade``)."""
+    from .session import run_session  # imported already, before the fork
+
+    if isinstance(sandbox, Sandbox):
+        sandbox.adopt()
+    elif sandbox is None:
+        sandbox = open_sandbox()
+    return run_session(sandbox, files, select=select, figures=figures)
+
+
+def _hand_over(sandbox):
+    return sandbox.hand_over() if isinstance(sandbox, Sandbox) else (lambda: None)
+
+
+def _close(sandbox):
+    if isinstance(sandbox, Sandbox):
+        sandbox.close()
+
+
+def _joined(join, reap):
     try:
-        early = Sandbox(folder, isolation=isolation, wait=False, copy=copy)
-    except Exception as exc:  # noqa: BLE001 - raised again once pytest asks for the sandbox
-        early = exc
-    scorer = _Scorer(partial(_ready, early))
-    paths = [str(CHECKS / f) for f in files] if files is not None else [str(CHECKS)]
-    args = [*paths, "-p", "no:cacheprovider", "-p", "no:terminal",
-            "-p", "no:stepwise", "-c", os.devnull, "--rootdir", str(CHECKS),
-            "--import-mode=importlib", "-o", "python_files=test_*.py", "-W", "ignore",
-            # the checks raise Fail, never a bare assert: rewriting them costs every run 0.08 s
-            "--assert=plain",
-            # nor do they leave unraisable exceptions to report: that plugin's two full
-            # garbage collections at the session's end cost every lane about 25 ms
-            "-p", "no:unraisableexception",
-            # nor log, print or start threads: capturing each check's output and logs and
-            # watching its threads was about a tenth of a lane's own time
-            "-p", "no:logging", "-p", "no:threadexception", "-p", "no:faulthandler",
-            "--capture=no"]
-    for plugin in _UNUSED_PLUGINS:
-        args += ["-p", f"no:{plugin}"]
-    if select:
-        args += ["-k", select]
-    os.environ.setdefault("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    try:
-        with warnings.catch_warnings():  # what -W ignore did with pytest's warnings plugin
-            warnings.simplefilter("ignore")
-            code = pytest.main(args, plugins=[scorer])
-        if figures and scorer.sandbox is not None:
-            scorer.rendered = judge.draw_figures(scorer.sandbox)
+        return join()
     finally:
-        if not isinstance(early, Exception):
-            early.close()
-    if scorer.sandbox_error is not None:
-        raise scorer.sandbox_error
-    if scorer.collect_errors or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        raise GradingError("the hidden checks could not be collected:\n" + "\n".join(scorer.collect_errors))
-    sandbox = scorer.sandbox
-    return LaneOutcome(scorer.results, scorer.internal, scorer.rendered,
-                       sandbox.isolation if sandbox else None,
-                       list(sandbox.deaths) if sandbox else [])
-
-
-def _ready(sandbox):
-    if isinstance(sandbox, Exception):
-        raise sandbox
-    sandbox.ready()
-    return sandbox
+        reap()
 
 
 def usable_cores(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
@@ -308,16 +180,31 @@ def grade(path, *, select: str | None = None, isolation: str | None = None,
     with collect.submission(Path(path)) as sub_dir:
         problems = collect.problems(sub_dir.folder, sub_dir.found)
         first, *others = lanes(lane_count)
-        lane = partial(run_checks, sub_dir.folder, isolation=isolation, select=select,
-                       figures=figures, copy=False)
-        joins = [_fork(lane, files) for files in others]
+        # Every lane's worker starts before this process imports pytest and the checks
+        # (about a tenth of a second on one core), so the workers' own start, numpy's
+        # import, runs beside it. A forked lane takes over the sandbox started for it
+        # (Sandbox.adopt) where this system lets it watch a process it did not start;
+        # else it starts its own.
+        open_sandbox = partial(start_sandbox, sub_dir.folder, isolation, copy=False)
+        adopt = procs.can_adopt()
+        sandboxes = [open_sandbox()] + [open_sandbox() if adopt else None for _ in others]
+        from . import session  # here, once for every lane, on purpose
+
+        joins = []  # (join, reap): the forked lane's result, then its sandbox ended here
         try:
-            outcomes = [lane(first)]
+            for files, sandbox in zip(others, sandboxes[1:]):
+                lane = partial(_forked_lane, sandbox, open_sandbox, files, select, figures)
+                joins.append((_fork(lane), _hand_over(sandbox)))
+            outcomes = [session.run_session(sandboxes[0], first, select=select,
+                                            figures=figures)]
         except BaseException:
-            for join in joins:
+            for join, reap in joins:
                 join(kill=True)
+                reap()
+            for sandbox in sandboxes:
+                _close(sandbox)
             raise
-        outcomes += [join() for join in joins]
+        outcomes += [_joined(join, reap) for join, reap in joins]
     by_file, internal, figures, isolations, deaths = {}, [], {}, [], []
     for lane in outcomes:
         by_file.update(lane.tests)

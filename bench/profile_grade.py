@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import pytest  # noqa: E402
 
-from autograder import config, judge, runner, sandbox  # noqa: E402
+from autograder import config, judge, runner, sandbox, session  # noqa: E402
 
 
 class _Clock:
@@ -54,7 +54,7 @@ class _PerCheck:
         try:
             return (yield)
         finally:
-            key = f"checks {item.path.name} {runner._metadata(item)['kind']}"
+            key = f"checks {item.path.name} {session.metadata(item)['kind']}"
             self.clock.spent[key] += time.perf_counter() - start
             self.clock.count[key] += 1
 
@@ -73,7 +73,7 @@ def main() -> None:
     clock.wrap(sandbox.Sandbox, "ready", "sandbox start: waiting for the worker")
     clock.wrap(runner, "Sandbox", "sandbox start: setting up, starting the worker")
     main_ = pytest.main
-    runner.pytest.main = lambda argv, plugins: main_(argv, plugins=[*plugins, _PerCheck(clock)])
+    session.pytest.main = lambda argv, plugins: main_(argv, plugins=[*plugins, _PerCheck(clock)])
     start = time.perf_counter()
     results = [t for tests in runner.run_checks(ROOT / args.submission).tests.values() for t in tests]
     total = time.perf_counter() - start

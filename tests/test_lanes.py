@@ -140,7 +140,7 @@ def test_no_lane_outlives_a_killed_grader(tmp_path):
         grader.wait()
 
 
-def test_a_lane_with_no_check_selected_opens_no_sandbox():
+def test_a_lane_with_no_check_selected_uses_no_sandbox():
     result = runner.grade(config.SOLUTIONS, select="test_activations", lane_count=2)
     assert result.tests and {t.function for t in result.tests} <= {
         "sigmoid", "tanh", "relu", "relu6", "leaky_relu", "prelu", "elu", "gelu", "swish"}

@@ -16,7 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from autograder import wire
+from autograder import runner, wire
+from autograder.errors import GradingError
 from autograder.sandbox import FunctionRef, Limits, Sandbox, SandboxError, Unsendable
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,6 +68,9 @@ MODULES = {
         def sysexit(x):
             import sys
             sys.exit(2)
+
+        def quits(x):
+            exit(6)  # the builtin site adds, also in a worker started without site (-S)
 
         def segfault(x):
             import ctypes
@@ -604,6 +608,7 @@ def test_hang_times_out_then_module_still_works(sb, fn):
 
 
 @pytest.mark.parametrize("fn, words", [("exits", "exit status 3"), ("sysexit", "sys.exit(2)"),
+                                       ("quits", "sys.exit(6)"),
                                        ("segfault", "segmentation fault"),
                                        ("suicide", "SIGKILL")])
 def test_crashes_are_reported_and_replaced(sb, fn, words):
@@ -880,6 +885,54 @@ def test_close_leaves_no_process(submission, isolation):
     assert not os.path.exists(root)
     with pytest.raises(SandboxError):
         box.call("good", "sigmoid", 0.0)
+
+
+def _adopt_and_use(box):
+    box.adopt()
+    first = box.worker_pid
+    values = [box.call("good", "sigmoid", 0.0).value]
+    box._st.proc.kill()  # the adopted worker dies between calls: this process starts its own
+    box._st.proc.wait()
+    values += [box.call("good", "sigmoid", 0.0).value, box.restarts, box.worker_pid != first]
+    box.close()
+    return values
+
+
+def _adopt_and_die(box, pids_file):
+    box.adopt()
+    box.call("good", "forks", 2)
+    pids = _descendants(box.worker_pid) + [box.worker_pid]
+    pids_file.write_text(" ".join(map(str, pids)))
+    os._exit(1)
+
+
+def test_a_sandbox_handed_to_a_forked_lane_serves_it_and_its_starter_ends_it(submission,
+                                                                           isolation):
+    box = Sandbox(submission, isolation=isolation, limits=LIMITS, wait=False)
+    first, root = box.worker_pid, box._st.root
+    join = runner._fork(_adopt_and_use, box)
+    reap = box.hand_over()
+    with pytest.raises(SandboxError):
+        box.call("good", "sigmoid", 0.0)  # let go of here
+    assert join() == [0.5, 0.5, 1, True]
+    assert os.path.exists(f"/proc/{first}")  # dead, and only its parent, this process, reaps it
+    reap()
+    assert not os.path.exists(f"/proc/{first}") and not os.path.exists(root)
+    assert _uid_pids(box.uid) == []
+
+
+def test_a_lane_that_dies_with_a_handed_over_sandbox_leaves_nothing(submission, isolation,
+                                                                    tmp_path):
+    box = Sandbox(submission, isolation=isolation, limits=LIMITS, wait=False)
+    root = box._st.root
+    join = runner._fork(_adopt_and_die, box, tmp_path / "pids")
+    reap = box.hand_over()
+    with pytest.raises(GradingError, match="died before it reported"):
+        join()
+    pids = [int(p) for p in (tmp_path / "pids").read_text().split()]
+    assert len(pids) >= 4  # the worker, its module child and its forks, as the lane died
+    reap()
+    assert _gone(pids) == [] and _uid_pids(box.uid) == [] and not os.path.exists(root)
 
 
 def test_grader_exception_inside_with_cleans_up(submission, isolation):

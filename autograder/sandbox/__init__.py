@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -194,9 +195,7 @@ class Sandbox:
                         and not os.path.islink(src):
                     shutil.copyfile(src, os.path.join(sub, name))
                     os.chmod(os.path.join(sub, name), 0o644)
-        for name, path in jail.runtime_files().items():
-            shutil.copyfile(path, os.path.join(rt, name))
-            os.chmod(os.path.join(rt, name), 0o644)
+        jail.copy_runtime(rt)
         self._sub, self._rt, self._home = sub, rt, home
 
         # who runs the student's code, and how isolated
@@ -234,6 +233,7 @@ class Sandbox:
         return json.dumps({
             "landlock": jail.landlock_paths(self._info, in_jail, self._rt, self._sub,
                                             self._home) if self.landlock else None,
+            "site": self._info["site"],
             "submission": "/submission" if in_jail else self._sub,
             "tmp": "/tmp" if in_jail else self._home,
             "limits": dataclasses.asdict(self.limits),
@@ -255,8 +255,7 @@ class Sandbox:
             kw["env"] = {"PATH": "/usr/bin:/bin"}
             st.setsid = False
         else:
-            cmd = [self._info["executable"], "-B", "-s", os.path.join(self._rt, "worker.py"),
-                   self._config(False)]
+            cmd = jail.worker_command(self._info, self._rt, self._config(False))
             kw.update(env=jail.worker_env(self._home), cwd=self._home, start_new_session=True)
             st.setsid = True
         return cmd, kw
@@ -352,6 +351,25 @@ class Sandbox:
         return None
 
     # ------------------------------------------------------------------ lifecycle
+    def hand_over(self):
+        """Let the process forked from this one after the sandbox started use it (there:
+        ``adopt``): here it is let go of without being stopped. Returns what ends it here
+        once that process is done: it reaps the worker (only its parent can) and stops and
+        removes whatever that process left behind."""
+        st = self._st
+        self._finalizer.detach()
+        self.closed = True
+        if st.proc is not None:
+            for f in (st.proc.stdin, st.proc.stdout):
+                f.close()  # the worker sees the end of its requests when the other process dies
+        return functools.partial(_cleanup, st)
+
+    def adopt(self):
+        """Use a sandbox handed over (``hand_over``) by the process this one was forked from:
+        its worker is watched through a pidfd from here, as it is that process's child."""
+        if self._st.proc is not None:
+            self._st.proc = procs.Adopted(self._st.proc)
+
     def close(self):
         """Stop the worker and everything it started; remove the temp files. Idempotent."""
         with self._lock:

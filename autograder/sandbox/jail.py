@@ -5,8 +5,10 @@ All of it is computed in the grader; the jail's own runtime (``runtime/``) only 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -25,6 +27,30 @@ def runtime_files() -> dict[str, str]:
              if n.endswith(".py") and n != "__init__.py"}
     files["wire.py"] = os.path.join(PACKAGE, "wire.py")
     return files
+
+
+def copy_runtime(folder: str) -> None:
+    """Copy the runtime into ``folder`` (``runtime_files``), with the bytecode ``make setup``
+    compiled of it where there is some: the worker loads it rather than compiling the
+    runtime at every start, where it still matches the source (its modification time, kept
+    in the copy, and size: Python checks, and compiles a stale one's source instead)."""
+    cache = os.path.join(folder, "__pycache__")
+    for name, path in runtime_files().items():
+        dst = os.path.join(folder, name)
+        shutil.copy2(path, dst)
+        os.chmod(dst, 0o644)
+        pyc = importlib.util.cache_from_source(path)
+        if os.path.isfile(pyc):
+            os.makedirs(cache, mode=0o755, exist_ok=True)
+            shutil.copyfile(pyc, os.path.join(cache, os.path.basename(pyc)))
+            os.chmod(os.path.join(cache, os.path.basename(pyc)), 0o644)
+
+
+def worker_command(info: dict, runtime: str, config: str) -> list:
+    """The worker's command line. Without the site module (-S): it would run the .pth files
+    and import hooks of the grader's environment, a tenth of the worker's start; the
+    interpreter's package folders come in the configuration instead (``runtime/worker.py``)."""
+    return [info["executable"], "-B", "-S", os.path.join(runtime, "worker.py"), config]
 
 
 def _perm_ok(st, uid, gid, bits) -> bool:
@@ -70,13 +96,20 @@ try:
     paths.update(site.getsitepackages())
 except Exception:
     pass
+try:
+    site_dirs = [p for p in site.getsitepackages() if os.path.isdir(p)]
+except Exception:
+    site_dirs = []
 for mod in ("numpy", "matplotlib"):
     spec = importlib.util.find_spec(mod)
     if spec and spec.origin:
-        paths.add(os.path.dirname(os.path.dirname(spec.origin)))
+        home = os.path.dirname(os.path.dirname(spec.origin))
+        paths.add(home)
+        site_dirs += [] if home in site_dirs else [home]
 info = {"executable": sys.executable, "real": os.path.realpath(sys.executable),
         "version": list(sys.version_info[:2]),
         "paths": sorted(p for p in paths if p and os.path.isdir(p)),
+        "site": site_dirs,
         "numpy": importlib.util.find_spec("numpy") is not None}
 """
 _info_cache: dict = {}
@@ -253,4 +286,4 @@ def bwrap_command(bwrap: str, info: dict, map_uid: int | None, tmp_bytes: int,
             "--chdir", "/tmp"]
     for k, v in worker_env("/tmp").items():
         cmd += ["--setenv", k, v]
-    return cmd + [info["executable"], "-B", "-s", "/runtime/worker.py", config]
+    return cmd + worker_command(info, "/runtime", config)

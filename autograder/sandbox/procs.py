@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import shutil
+import signal
+import subprocess
 import tempfile
 import time
 
@@ -57,6 +60,44 @@ def kill_uid(uid: int) -> None:
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.005)
+
+
+def can_adopt() -> bool:
+    """Whether this system lets a process watch one it did not start (a pidfd: Linux 5.3)."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+        return True
+    except (AttributeError, OSError):
+        return False
+
+
+class Adopted:
+    """``Popen``'s poll, wait and kill for a process another one started: the worker of a
+    sandbox handed to a forked lane (``Sandbox.adopt``), watched through a pidfd. Only its
+    parent can reap it and read its exit status: here it is gone once it has exited."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.pid, self.stdin, self.stdout = proc.pid, proc.stdin, proc.stdout
+        self.returncode = None
+        self._fd = os.pidfd_open(proc.pid)  # the pid can't be reused: its parent waits last
+        proc.returncode = -1  # this copy of the Popen must not wait for a child it lacks
+
+    def poll(self):
+        if self.returncode is None and select.select([self._fd], [], [], 0)[0]:
+            self.returncode = -1
+            os.close(self._fd)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if self.poll() is None:
+            select.select([self._fd], [], [], timeout)
+            if self.poll() is None:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+        return self.returncode
+
+    def kill(self):
+        if self.poll() is None:
+            signal.pidfd_send_signal(self._fd, signal.SIGKILL)
 
 
 ROOT_PREFIX = "autograder-sandbox-"

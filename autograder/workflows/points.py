@@ -27,10 +27,10 @@ class _Collector:
         self.checks: list[CheckInfo] = []
 
     def pytest_collection_modifyitems(self, items):
-        from ..runner import _metadata
+        from ..session import metadata
 
         for item in items:
-            meta = _metadata(item)
+            meta = metadata(item)
             self.checks.append(CheckInfo(item.path.stem.removeprefix("test_"), meta["function"],
                                          meta["kind"], float(meta["points"]), meta["name"]))
 

@@ -1,6 +1,6 @@
 """The sandbox worker: the only process that runs student code (in children it forks).
 
-Run as ``python -B -s worker.py CONFIG_JSON`` by the sandbox (``autograder/sandbox``), inside
+Run as ``python -B -S worker.py CONFIG_JSON`` by the sandbox (``autograder/sandbox``), inside
 bubblewrap or as a plain child process, as an unprivileged uid.  It imports only the standard
 library, numpy and its runtime (``child.py``, ``landlock.py`` and ``wire.py``, copied next to
 it); never the ``autograder`` package or the reference solutions.
@@ -19,15 +19,23 @@ child subreaper, so processes a student detaches (setsid, double fork) come back
 are killed with the child.
 """
 
+import json
 import os
 import sys
+
+# The interpreter starts without its site module (-S, see jail.worker_command): the
+# folders of its packages (numpy's) come in the configuration, after the standard library
+# as site would put them; exit(), quit() and help() are what site would add to builtins.
+sys.path += json.loads(sys.argv[1])["site"]
+import site  # noqa: E402 - imported without being run: -S
+site.setquit()
+site.sethelper()
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
              "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import fcntl  # noqa: E402
-import json  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
 import signal  # noqa: E402
