@@ -35,18 +35,6 @@ def start_sandbox(folder, isolation: str = "auto", copy: bool = True):
         return exc
 
 
-def run_checks(folder, files=None, *, isolation: str = "auto", select: str | None = None,
-               figures: bool = False, copy: bool = True, sandbox=None):
-    """Run the hidden checks (``files``: the check files' names, default all) on the
-    submission in ``folder`` in one lane: over ``sandbox`` (from ``start_sandbox``), else a
-    sandbox of its own. Returns the session's ``LaneOutcome``; see ``session.run_session``."""
-    if sandbox is None:
-        sandbox = start_sandbox(folder, isolation, copy)
-    from .session import run_session  # pytest and the checks: see grade()
-
-    return run_session(sandbox, files, select=select, figures=figures)
-
-
 def _forked_lane(sandbox, open_sandbox, files, select, figures):
     """A forked lane's checks: over the sandbox its parent started (``Sandbox.adopt``), or
     over one it opens itself (``sandbox`` None: see ``grade``)."""
@@ -54,9 +42,8 @@ def _forked_lane(sandbox, open_sandbox, files, select, figures):
 
     if isinstance(sandbox, Sandbox):
         sandbox.adopt()
-    elif sandbox is None:
-        sandbox = open_sandbox()
-    return run_session(sandbox, files, select=select, figures=figures)
+    return run_session(open_sandbox() if sandbox is None else sandbox, files, select=select,
+                       figures=figures)
 
 
 def _hand_over(sandbox):

@@ -77,7 +77,7 @@ class _Scorer:
             return  # nothing of the student's to run here: no sandbox either
         try:
             self.sandbox = self.open_sandbox()
-        except Exception as exc:  # noqa: BLE001 - raised again by run_checks, after pytest
+        except Exception as exc:  # noqa: BLE001 - raised again by run_session, after pytest
             self.sandbox_error = exc
             session.shouldfail = "the sandbox did not open"
 

@@ -75,7 +75,8 @@ def main() -> None:
     main_ = pytest.main
     session.pytest.main = lambda argv, plugins: main_(argv, plugins=[*plugins, _PerCheck(clock)])
     start = time.perf_counter()
-    results = [t for tests in runner.run_checks(ROOT / args.submission).tests.values() for t in tests]
+    outcome = session.run_session(runner.start_sandbox(ROOT / args.submission))
+    results = [t for tests in outcome.tests.values() for t in tests]
     total = time.perf_counter() - start
     checks = sum(v for k, v in clock.spent.items() if k.startswith("checks "))
     print(f"one lane, {len(results)} checks of {args.submission}: {total:.2f} s")

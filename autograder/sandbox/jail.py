@@ -42,8 +42,9 @@ def copy_runtime(folder: str) -> None:
         pyc = importlib.util.cache_from_source(path)
         if os.path.isfile(pyc):
             os.makedirs(cache, mode=0o755, exist_ok=True)
-            shutil.copyfile(pyc, os.path.join(cache, os.path.basename(pyc)))
-            os.chmod(os.path.join(cache, os.path.basename(pyc)), 0o644)
+            dst = os.path.join(cache, os.path.basename(pyc))
+            shutil.copyfile(pyc, dst)
+            os.chmod(dst, 0o644)
 
 
 def worker_command(info: dict, runtime: str, config: str) -> list:
